@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need, then runs the
+# format check, clippy with warnings as errors, the Windows compile check and every test.
+# Namespace tests need root; this script makes them fail, not skip, when anything is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+echo "== installing test prerequisites"
+$SUDO apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    iproute2 iptables dnsmasq-base procps >/dev/null
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+rustup target add x86_64-pc-windows-gnu >/dev/null
+
+export NETDIAG_TEST_REQUIRE_PRIVILEGED=1
+export CARGO_TERM_COLOR=never
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo check for Windows"
+cargo check --workspace --bins --lib --locked --target x86_64-pc-windows-gnu
+echo "== cargo test"
+cargo test --workspace --locked

@@ -1,0 +1,113 @@
+//! Shared test harness: run the real binaries, and build throw-away networks of namespaces.
+//!
+//! Network safety: every address a test targets is loopback or lives in a namespace built
+//! here, and the probing process runs inside such a namespace, whose only routes are our veths.
+#![allow(dead_code)]
+
+pub mod netns;
+
+use std::process::{Command, Output};
+
+/// Tests that need root and iptables skip on a developer's unprivileged machine, but must fail
+/// in CI: `tests/ci.sh` sets this variable so a missing prerequisite can never pass silently.
+pub const REQUIRE_PRIVILEGED_ENV: &str = "NETDIAG_TEST_REQUIRE_PRIVILEGED";
+
+/// True when namespace tests can run. Panics when they cannot but CI demands them.
+pub fn privileged() -> bool {
+    let missing = netns::missing_prerequisite();
+    match missing {
+        None => true,
+        Some(why) if std::env::var_os(REQUIRE_PRIVILEGED_ENV).is_some() => {
+            panic!("{REQUIRE_PRIVILEGED_ENV} is set but namespace tests cannot run: {why}")
+        }
+        Some(why) => {
+            eprintln!("skipping namespace test: {why}");
+            false
+        }
+    }
+}
+
+/// Path of a binary built by this package.
+pub fn bin(name: &str) -> String {
+    match name {
+        "tcpping" => env!("CARGO_BIN_EXE_tcpping").to_owned(),
+        other => panic!("unknown binary {other}"),
+    }
+}
+
+/// The result of running a binary, with everything needed to explain a failed assertion.
+pub struct Run {
+    pub cmdline: String,
+    pub output: Output,
+    pub elapsed: std::time::Duration,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    /// Asserts the exit code, printing the command and both streams when it differs.
+    pub fn expect_code(&self, want: i32) -> &Self {
+        assert_eq!(self.code(), Some(want), "unexpected exit code\n{self}");
+        self
+    }
+
+    /// Parses stdout as JSON Lines.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}\n{self}")))
+            .collect()
+    }
+
+    /// Parses stdout as one JSON document.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout()).unwrap_or_else(|e| panic!("stdout is not JSON: {e}\n{self}"))
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "command: {}\nexit: {:?} after {:?}\n--- stdout\n{}--- stderr\n{}---",
+            self.cmdline,
+            self.output.status,
+            self.elapsed,
+            self.stdout(),
+            self.stderr()
+        )
+    }
+}
+
+/// Runs `cmd` to completion and records how long it took.
+pub fn run(mut cmd: Command) -> Run {
+    let cmdline = format!("{cmd:?}");
+    let start = std::time::Instant::now();
+    let output = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmdline}: {e}"));
+    Run { cmdline, output, elapsed: start.elapsed() }
+}
+
+/// A command for one of our binaries with a clean environment: no inherited `WEBSITE_*`
+/// settings, no colour, no log filter from the developer's shell.
+pub fn tool(name: &str) -> Command {
+    let mut cmd = Command::new(bin(name));
+    for (key, _) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("WEBSITE_") || key_text.contains("ConnectionString") || key_text == "AzureWebJobsStorage" {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1");
+    cmd
+}
