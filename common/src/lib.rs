@@ -3,5 +3,23 @@
 //! in [`report`] write to any `io::Write`.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+// Shared parsing.
 pub mod name;
 pub mod target;
+
+// tcpping: one TCP connect attempt, and statistics over many.
+pub mod stats;
+pub mod tcp;
+
+// nameresolver: per-server DNS.
+pub mod dns;
+
+// netdiag: environment, classification, diagnosis, sizing, the app's dependencies.
+pub mod classify;
+pub mod connstr;
+pub mod diagnose;
+pub mod env;
+pub mod subnet;
+
+// Text and JSON renderers, one module per tool.
+pub mod report;

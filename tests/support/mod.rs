@@ -31,6 +31,8 @@ pub fn privileged() -> bool {
 pub fn bin(name: &str) -> String {
     match name {
         "tcpping" => env!("CARGO_BIN_EXE_tcpping").to_owned(),
+        "nameresolver" => env!("CARGO_BIN_EXE_nameresolver").to_owned(),
+        "netdiag" => env!("CARGO_BIN_EXE_netdiag").to_owned(),
         other => panic!("unknown binary {other}"),
     }
 }

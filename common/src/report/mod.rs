@@ -1,0 +1,5 @@
+//! Renderers: each takes any `io::Write`, so tests render into a `Vec<u8>`.
+
+pub mod nameresolver;
+pub mod netdiag;
+pub mod tcpping;
