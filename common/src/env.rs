@@ -445,6 +445,42 @@ pub fn route_to(destination: IpAddr) -> Result<RouteInfo, EnvError> {
     Ok(RouteInfo { destination, source, interface, via_gateway, gateway_known })
 }
 
+/// One DNS server the app uses, as the DNS engine will report it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DnsServerEntry {
+    pub address: String,
+    /// Where the server came from (`WEBSITE_DNS_SERVER`, resolv.conf, Azure DNS default, ...).
+    pub source: String,
+}
+
+/// Everything `netdiag env` shows.
+#[derive(Debug)]
+pub struct EnvSnapshot {
+    pub settings: AppSettings,
+    pub interfaces: Result<Vec<InterfaceAddress>, String>,
+    pub routes: Result<RouteTable, String>,
+    /// PHASE 2 (DNS engine): the servers the app uses, in the order it asks them. `None` until
+    /// the DNS engine is wired in; this module never decides server selection.
+    pub dns_servers: Option<Vec<DnsServerEntry>>,
+}
+
+impl EnvSnapshot {
+    /// Reads settings from this process's environment, and interfaces and routes from the OS.
+    /// Sends no traffic.
+    pub fn collect() -> Self {
+        Self::with_settings(AppSettings::from_process())
+    }
+
+    pub fn with_settings(settings: AppSettings) -> Self {
+        Self {
+            settings,
+            interfaces: interfaces().map_err(|e| e.to_string()),
+            routes: RouteTable::read().map_err(|e| e.to_string()),
+            dns_servers: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
