@@ -1,6 +1,8 @@
 //! `netdiag env`: settings as the app sees them, connection strings never unredacted, and
 //! interfaces and default routes from a namespace we built.
 
+// The shared harness reports skipped namespace tests on stderr.
+#[allow(clippy::print_stderr)]
 mod support;
 
 use std::process::Command;
@@ -97,7 +99,8 @@ fn json_settings_and_redacted_connection_strings() {
     let by_name = |n: &str| conns.iter().find(|c| c["name"] == n).unwrap();
     assert!(by_name("AzureWebJobsStorage")["redacted"].as_str().unwrap().contains("AccountKey=***"));
     let deps = by_name("AzureWebJobsStorage")["dependencies"].as_array().unwrap();
-    let hosts: Vec<String> = deps.iter().map(|d| format!("{}:{}", d["host"].as_str().unwrap(), d["port"])).collect();
+    let hosts: Vec<String> =
+        deps.iter().map(|d| format!("{}:{}", d["host"].as_str().unwrap(), d["port"])).collect();
     assert_eq!(
         hosts,
         [
@@ -113,7 +116,8 @@ fn json_settings_and_redacted_connection_strings() {
     assert_eq!(by_name("SQLAZURECONNSTR_main")["dependencies"][0]["host"], "fakedb.database.windows.net");
     assert!(by_name("MyServiceConnectionString")["error"].is_string(), "{r}");
 
-    let warned: Vec<&str> = v["warnings"].as_array().unwrap().iter().map(|w| w["setting"].as_str().unwrap()).collect();
+    let warned: Vec<&str> =
+        v["warnings"].as_array().unwrap().iter().map(|w| w["setting"].as_str().unwrap()).collect();
     assert_eq!(warned, ["WEBSITE_DNS_ATTEMPTS", "MyServiceConnectionString"], "{r}");
 }
 
@@ -185,7 +189,8 @@ fn interfaces_and_default_route_in_a_namespace() {
     r.expect_code(0);
     let v = r.json();
     let ifaces = v["interfaces"].as_array().unwrap();
-    let veth = ifaces.iter().find(|i| i["address"] == "10.78.3.2").unwrap_or_else(|| panic!("no veth address\n{r}"));
+    let veth =
+        ifaces.iter().find(|i| i["address"] == "10.78.3.2").unwrap_or_else(|| panic!("no veth address\n{r}"));
     assert_eq!(veth["prefix_len"], 24);
     assert_eq!(veth["is_loopback"], false);
     let veth_name = veth["interface"].as_str().unwrap();
@@ -197,11 +202,15 @@ fn interfaces_and_default_route_in_a_namespace() {
     assert!(ours.contains(&"fd78:3::2"), "{r}");
 
     let defaults = v["default_routes"].as_array().unwrap();
-    let v4 = defaults.iter().find(|d| d["destination"] == "0.0.0.0").unwrap_or_else(|| panic!("no v4 default\n{r}"));
+    let v4 = defaults
+        .iter()
+        .find(|d| d["destination"] == "0.0.0.0")
+        .unwrap_or_else(|| panic!("no v4 default\n{r}"));
     assert_eq!(v4["gateway"], "10.78.3.1");
     assert_eq!(v4["interface"], veth_name);
     assert_eq!(v4["prefix_len"], 0);
-    let v6 = defaults.iter().find(|d| d["destination"] == "::").unwrap_or_else(|| panic!("no v6 default\n{r}"));
+    let v6 =
+        defaults.iter().find(|d| d["destination"] == "::").unwrap_or_else(|| panic!("no v6 default\n{r}"));
     assert_eq!(v6["gateway"], "fd78:3::1");
     assert_eq!(v6["metric"], 77);
 

@@ -1,5 +1,7 @@
 //! `netdiag subnet`: sizing numbers field by field, text and JSON, and bad input.
 
+// The shared harness reports skipped namespace tests on stderr.
+#[allow(clippy::print_stderr)]
 mod support;
 
 use support::{Run, run, tool};
@@ -43,7 +45,8 @@ fn json_lists_reserved_addresses_of_a_network() {
     r.expect_code(0);
     let v = r.json();
     assert_eq!(v["network"], "10.20.30.64/27");
-    let kept: Vec<&str> = v["reserved_addresses"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let kept: Vec<&str> =
+        v["reserved_addresses"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
     assert_eq!(kept, ["10.20.30.64", "10.20.30.65", "10.20.30.66", "10.20.30.67", "10.20.30.95"]);
     assert_eq!(v["recommended_prefix"], 26);
 }
@@ -74,15 +77,7 @@ fn text_fields() {
 
 #[test]
 fn bad_input_exits_2_with_one_line() {
-    for args in [
-        &["/33"][..],
-        &["abc"],
-        &["10.0.0.5/26"],
-        &["fd00::/64"],
-        &["-1"],
-        &["10.0.0.0/"],
-        &[""],
-    ] {
+    for args in [&["/33"][..], &["abc"], &["10.0.0.5/26"], &["fd00::/64"], &["-1"], &["10.0.0.0/"], &[""]] {
         let r = subnet(args);
         r.expect_code(2);
         let err = r.stderr();

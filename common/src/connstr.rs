@@ -248,7 +248,8 @@ pub fn dependencies(setting_name: &str, value: &str) -> Result<Vec<Dependency>, 
         problem,
         redacted: redact(value),
     };
-    let dep = |kind, host: String, port| Dependency { setting_name: setting_name.to_owned(), kind, host, port };
+    let dep =
+        |kind, host: String, port| Dependency { setting_name: setting_name.to_owned(), kind, host, port };
     let cs = ConnectionString::parse(value);
 
     if cs.get("UseDevelopmentStorage").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
@@ -292,7 +293,11 @@ pub fn dependencies(setting_name: &str, value: &str) -> Result<Vec<Dependency>, 
                 dep(DependencyKind::ServiceBusAmqp, host.clone(), 5671),
                 dep(DependencyKind::ServiceBusHttps, host, 443),
             ],
-            _ => vec![dep(DependencyKind::Endpoint, host, port.unwrap_or_else(|| default_port(DependencyKind::Endpoint, &scheme)))],
+            _ => vec![dep(
+                DependencyKind::Endpoint,
+                host,
+                port.unwrap_or_else(|| default_port(DependencyKind::Endpoint, &scheme)),
+            )],
         });
     }
     if let Some(endpoint) = cs.get_any(&["AccountEndpoint", "IngestionEndpoint"]) {
@@ -339,7 +344,9 @@ fn sql_server(text: &str) -> Result<(String, u16), String> {
         return Err(format!("'{text}' uses a protocol other than TCP"));
     }
     let (host, port) = match t.rsplit_once(',') {
-        Some((h, p)) => (h, p.trim().parse::<u16>().ok().filter(|p| *p != 0).ok_or(format!("'{p}' is not a port"))?),
+        Some((h, p)) => {
+            (h, p.trim().parse::<u16>().ok().filter(|p| *p != 0).ok_or(format!("'{p}' is not a port"))?)
+        }
         None => (t, 1433),
     };
     // A named instance is found through SQL Browser; Azure SQL has none, so keep the host.
@@ -354,7 +361,9 @@ fn sql_server(text: &str) -> Result<(String, u16), String> {
 mod tests {
     use super::*;
 
-    fn deps(value: &str) -> Vec<(DependencyKind, String, u16)> {
+    type Dep = (DependencyKind, String, u16);
+
+    fn deps(value: &str) -> Vec<Dep> {
         dependencies("S", value).unwrap().into_iter().map(|d| (d.kind, d.host, d.port)).collect()
     }
 
@@ -380,7 +389,7 @@ mod tests {
     fn storage() {
         use DependencyKind::*;
         let s = |h: &str| h.to_owned();
-        let cases: Vec<(&str, Vec<(DependencyKind, String, u16)>)> = vec![
+        let cases: Vec<(&str, Vec<Dep>)> = vec![
             (
                 "DefaultEndpointsProtocol=https;AccountName=MyAcct;AccountKey=K==;EndpointSuffix=core.windows.net",
                 vec![
@@ -432,19 +441,34 @@ mod tests {
     fn messaging_sql_and_others() {
         use DependencyKind::*;
         let s = |h: &str| h.to_owned();
-        let cases: Vec<(&str, Vec<(DependencyKind, String, u16)>)> = vec![
+        let cases: Vec<(&str, Vec<Dep>)> = vec![
             (
                 "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=K=",
-                vec![(ServiceBusAmqp, s("ns.servicebus.windows.net"), 5671), (ServiceBusHttps, s("ns.servicebus.windows.net"), 443)],
+                vec![
+                    (ServiceBusAmqp, s("ns.servicebus.windows.net"), 5671),
+                    (ServiceBusHttps, s("ns.servicebus.windows.net"), 443),
+                ],
             ),
-            ("Server=tcp:db.database.windows.net,1433;Database=d;Password=p", vec![(Sql, s("db.database.windows.net"), 1433)]),
+            (
+                "Server=tcp:db.database.windows.net,1433;Database=d;Password=p",
+                vec![(Sql, s("db.database.windows.net"), 1433)],
+            ),
             ("Data Source=sql.corp.test,14330;Initial Catalog=x", vec![(Sql, s("sql.corp.test"), 14330)]),
             ("server=sqlhost\\INST;pwd=x", vec![(Sql, s("sqlhost"), 1433)]),
             ("Endpoint=https://cfg.azconfig.io;Id=abc;Secret=S", vec![(Endpoint, s("cfg.azconfig.io"), 443)]),
-            ("AccountEndpoint=https://c.documents.azure.com:443/;AccountKey=K==;", vec![(Endpoint, s("c.documents.azure.com"), 443)]),
-            ("InstrumentationKey=00000000-0000;IngestionEndpoint=https://in.example.test/", vec![(Endpoint, s("in.example.test"), 443)]),
+            (
+                "AccountEndpoint=https://c.documents.azure.com:443/;AccountKey=K==;",
+                vec![(Endpoint, s("c.documents.azure.com"), 443)],
+            ),
+            (
+                "InstrumentationKey=00000000-0000;IngestionEndpoint=https://in.example.test/",
+                vec![(Endpoint, s("in.example.test"), 443)],
+            ),
             ("Host=pg.example.test;Port=5432;Password=x", vec![(Database, s("pg.example.test"), 5432)]),
-            ("r.redis.cache.windows.net:6380,password=P,ssl=True", vec![(Database, s("r.redis.cache.windows.net"), 6380)]),
+            (
+                "r.redis.cache.windows.net:6380,password=P,ssl=True",
+                vec![(Database, s("r.redis.cache.windows.net"), 6380)],
+            ),
             ("Something=else", vec![]),
         ];
         for (value, want) in cases {
@@ -487,7 +511,10 @@ mod tests {
             ),
             ("Server=h;User ID=u;Password=\"p;w\";", "Server=h;User ID=u;Password=***;"),
             ("Server=h;Pwd=x", "Server=h;Pwd=***"),
-            ("Endpoint=https://c.azconfig.io;Id=i;Secret=s", "Endpoint=https://c.azconfig.io;Id=i;Secret=***"),
+            (
+                "Endpoint=https://c.azconfig.io;Id=i;Secret=s",
+                "Endpoint=https://c.azconfig.io;Id=i;Secret=***",
+            ),
             ("TenantId=t;ClientSecret=s;AccessToken=t2", "TenantId=t;ClientSecret=***;AccessToken=***"),
             ("justsomesecret", "***"),
             ("", ""),

@@ -47,8 +47,12 @@ pub struct TargetEvidence {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerOutcome {
     /// A usable answer (addresses, NXDOMAIN or no data).
-    Answered { elapsed: Duration },
-    TimedOut { elapsed: Duration },
+    Answered {
+        elapsed: Duration,
+    },
+    TimedOut {
+        elapsed: Duration,
+    },
     Refused,
     ServFail,
     /// Sending or receiving failed locally (unreachable, port closed, ...).
@@ -100,7 +104,11 @@ pub fn is_privatelink_name(name: &str) -> bool {
 /// The route the kernel would take, or why there is none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteEvidence {
-    Route { source: IpAddr, interface: Option<String>, gateway: Option<IpAddr> },
+    Route {
+        source: IpAddr,
+        interface: Option<String>,
+        gateway: Option<IpAddr>,
+    },
     NoRoute(String),
     /// Not looked up (the lookup itself failed for a local reason).
     Unknown(String),
@@ -274,7 +282,15 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn push(&mut self, id: FindingId, severity: Severity, subject: String, summary: String, evidence: Vec<String>, next: &str) {
+    fn push(
+        &mut self,
+        id: FindingId,
+        severity: Severity,
+        subject: String,
+        summary: String,
+        evidence: Vec<String>,
+        next: &str,
+    ) {
         self.out.push(Finding { id, severity, subject, summary, evidence, next_step: next.to_owned() });
     }
 }
@@ -432,11 +448,13 @@ fn name_result_findings(c: &mut Ctx<'_>, dns: &DnsEvidence) {
 fn private_endpoint_findings(c: &mut Ctx<'_>, dns: &DnsEvidence, addrs: &[IpAddr]) {
     let Some(pl) = dns.privatelink_name() else { return };
     let host = c.e.target.host.clone();
-    let public: Vec<IpAddr> = addrs.iter().copied().filter(|a| classify(*a) == AddressClass::Public).collect();
+    let public: Vec<IpAddr> =
+        addrs.iter().copied().filter(|a| classify(*a) == AddressClass::Public).collect();
     let mut evidence = vec![format!("aliases: {}", dns.cname_chain.join(" -> "))];
     evidence.extend(addrs.iter().map(|a| format!("address {a}: {}", classify(*a).describe())));
     if !public.is_empty() {
-        let zone = pl.split_once(".privatelink.").map(|(_, z)| format!("privatelink.{z}")).unwrap_or(pl.to_owned());
+        let zone =
+            pl.split_once(".privatelink.").map(|(_, z)| format!("privatelink.{z}")).unwrap_or(pl.to_owned());
         c.push(
             FindingId::PrivateEndpointPublicAddress,
             Severity::Failure,
@@ -485,7 +503,11 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
             base.clone(),
             "If you meant a remote host, check the hostname or the hosts file.",
         );
-    } else if s.vnet_integration && !s.route_all && a.class != AddressClass::Rfc1918 && !a.class.is_local_only() {
+    } else if s.vnet_integration
+        && !s.route_all
+        && a.class != AddressClass::Rfc1918
+        && !a.class.is_local_only()
+    {
         c.push(
             FindingId::PublicDestinationWithoutRouteAll,
             Severity::Warning,
@@ -512,7 +534,10 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
         let (severity, summary) = if connected {
             (Severity::Warning, "Connected to port 25, but regional virtual network integration can't use port 25; this may not be the integrated app's path.".to_owned())
         } else {
-            (Severity::Failure, "Port 25 is blocked: regional virtual network integration can't use port 25.".to_owned())
+            (
+                Severity::Failure,
+                "Port 25 is blocked: regional virtual network integration can't use port 25.".to_owned(),
+            )
         };
         c.push(
             FindingId::Port25Blocked,
@@ -535,7 +560,8 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
         );
     }
 
-    if let (true, Some(private_ip), RouteEvidence::Route { source, .. }) = (s.vnet_integration, s.private_ip, &a.route)
+    if let (true, Some(private_ip), RouteEvidence::Route { source, .. }) =
+        (s.vnet_integration, s.private_ip, &a.route)
         && *source != private_ip
         && a.class == AddressClass::Rfc1918
     {
@@ -627,7 +653,11 @@ mod tests {
     }
 
     fn route(src: &str) -> RouteEvidence {
-        RouteEvidence::Route { source: ip(src), interface: Some("eth0".into()), gateway: Some(ip("10.0.0.1")) }
+        RouteEvidence::Route {
+            source: ip(src),
+            interface: Some("eth0".into()),
+            gateway: Some(ip("10.0.0.1")),
+        }
     }
 
     fn target(host: &str, port: u16) -> TargetEvidence {
@@ -635,7 +665,10 @@ mod tests {
     }
 
     fn answered(server: &str) -> ServerEvidence {
-        ServerEvidence { server: server.into(), outcome: ServerOutcome::Answered { elapsed: Duration::from_millis(4) } }
+        ServerEvidence {
+            server: server.into(),
+            outcome: ServerOutcome::Answered { elapsed: Duration::from_millis(4) },
+        }
     }
 
     fn timed_out(server: &str) -> ServerEvidence {
@@ -652,7 +685,12 @@ mod tests {
     }
 
     fn vnet(route_all: bool) -> SettingsEvidence {
-        SettingsEvidence { vnet_integration: true, private_ip: Some(ip("10.0.1.4")), route_all, in_app_service: true }
+        SettingsEvidence {
+            vnet_integration: true,
+            private_ip: Some(ip("10.0.1.4")),
+            route_all,
+            in_app_service: true,
+        }
     }
 
     fn no_vnet() -> SettingsEvidence {
@@ -668,7 +706,9 @@ mod tests {
         }
     }
 
-    fn ids(e: &Evidence) -> Vec<(FindingId, Severity)> {
+    type Expected = (FindingId, Severity);
+
+    fn ids(e: &Evidence) -> Vec<Expected> {
         diagnose(e).into_iter().map(|f| (f.id, f.severity)).collect()
     }
 
@@ -678,25 +718,57 @@ mod tests {
     #[test]
     fn table() {
         let connected = TcpEvidence::Connected(Duration::from_millis(12));
-        let cases: Vec<(&str, Evidence, Vec<(FindingId, Severity)>)> = vec![
-            ("success", literal("10.0.2.5", 443, vnet(false), connected.clone()), vec![(F::TcpConnected, Ok)]),
-            ("refused", literal("10.0.2.5", 443, no_vnet(), TcpEvidence::Refused), vec![(F::TcpRefused, Failure)]),
-            ("timed out", literal("10.0.2.5", 443, no_vnet(), TcpEvidence::TimedOut(secs(21))), vec![(F::TcpTimedOut, Failure)]),
-            ("host unreachable", literal("10.0.2.5", 443, no_vnet(), TcpEvidence::HostUnreachable), vec![(F::TcpUnreachable, Failure)]),
-            ("net unreachable", literal("10.0.2.5", 443, no_vnet(), TcpEvidence::NetworkUnreachable), vec![(F::TcpUnreachable, Failure)]),
+        let cases: Vec<(&str, Evidence, Vec<Expected>)> = vec![
+            (
+                "success",
+                literal("10.0.2.5", 443, vnet(false), connected.clone()),
+                vec![(F::TcpConnected, Ok)],
+            ),
+            (
+                "refused",
+                literal("10.0.2.5", 443, no_vnet(), TcpEvidence::Refused),
+                vec![(F::TcpRefused, Failure)],
+            ),
+            (
+                "timed out",
+                literal("10.0.2.5", 443, no_vnet(), TcpEvidence::TimedOut(secs(21))),
+                vec![(F::TcpTimedOut, Failure)],
+            ),
+            (
+                "host unreachable",
+                literal("10.0.2.5", 443, no_vnet(), TcpEvidence::HostUnreachable),
+                vec![(F::TcpUnreachable, Failure)],
+            ),
+            (
+                "net unreachable",
+                literal("10.0.2.5", 443, no_vnet(), TcpEvidence::NetworkUnreachable),
+                vec![(F::TcpUnreachable, Failure)],
+            ),
             (
                 "address not available",
                 literal("10.0.2.5", 443, no_vnet(), TcpEvidence::AddressNotAvailable),
                 vec![(F::TcpAddressNotAvailable, Failure)],
             ),
-            ("other", literal("10.0.2.5", 443, no_vnet(), TcpEvidence::Other("boom".into())), vec![(F::TcpError, Failure)]),
+            (
+                "other",
+                literal("10.0.2.5", 443, no_vnet(), TcpEvidence::Other("boom".into())),
+                vec![(F::TcpError, Failure)],
+            ),
             (
                 "public without route all",
                 literal("20.1.2.3", 443, vnet(false), connected.clone()),
                 vec![(F::PublicDestinationWithoutRouteAll, Warning), (F::TcpConnected, Ok)],
             ),
-            ("public with route all", literal("20.1.2.3", 443, vnet(true), connected.clone()), vec![(F::TcpConnected, Ok)]),
-            ("public without vnet", literal("20.1.2.3", 443, no_vnet(), connected.clone()), vec![(F::TcpConnected, Ok)]),
+            (
+                "public with route all",
+                literal("20.1.2.3", 443, vnet(true), connected.clone()),
+                vec![(F::TcpConnected, Ok)],
+            ),
+            (
+                "public without vnet",
+                literal("20.1.2.3", 443, no_vnet(), connected.clone()),
+                vec![(F::TcpConnected, Ok)],
+            ),
             (
                 "cgnat is not rfc1918",
                 literal("100.64.1.1", 443, vnet(false), connected.clone()),
@@ -712,13 +784,21 @@ mod tests {
                 literal("10.0.2.5", 25, vnet(true), connected.clone()),
                 vec![(F::Port25Blocked, Warning), (F::TcpConnected, Ok)],
             ),
-            ("port 25 without vnet", literal("10.0.2.5", 25, no_vnet(), connected.clone()), vec![(F::TcpConnected, Ok)]),
+            (
+                "port 25 without vnet",
+                literal("10.0.2.5", 25, no_vnet(), connected.clone()),
+                vec![(F::TcpConnected, Ok)],
+            ),
             (
                 "documentation address",
                 literal("192.0.2.1", 443, no_vnet(), TcpEvidence::TimedOut(secs(21))),
                 vec![(F::UnusableAddress, Failure), (F::TcpTimedOut, Failure)],
             ),
-            ("loopback", literal("127.0.0.1", 80, vnet(false), connected.clone()), vec![(F::LoopbackDestination, Info), (F::TcpConnected, Ok)]),
+            (
+                "loopback",
+                literal("127.0.0.1", 80, vnet(false), connected.clone()),
+                vec![(F::LoopbackDestination, Info), (F::TcpConnected, Ok)],
+            ),
             (
                 "private without integration in app service",
                 literal(
@@ -735,7 +815,11 @@ mod tests {
                     settings: no_vnet(),
                     target: target("10.9.9.9", 443),
                     dns: None,
-                    addresses: vec![AddressEvidence::new(ip("10.9.9.9"), RouteEvidence::NoRoute("network unreachable".into()), None)],
+                    addresses: vec![AddressEvidence::new(
+                        ip("10.9.9.9"),
+                        RouteEvidence::NoRoute("network unreachable".into()),
+                        None,
+                    )],
                 },
                 vec![(F::NoRoute, Failure)],
             ),
@@ -745,7 +829,11 @@ mod tests {
                     settings: vnet(false),
                     target: target("10.0.2.5", 443),
                     dns: None,
-                    addresses: vec![AddressEvidence::new(ip("10.0.2.5"), route("169.254.0.2"), Some(TcpEvidence::TimedOut(secs(21))))],
+                    addresses: vec![AddressEvidence::new(
+                        ip("10.0.2.5"),
+                        route("169.254.0.2"),
+                        Some(TcpEvidence::TimedOut(secs(21))),
+                    )],
                 },
                 vec![(F::SourceNotIntegrationAddress, Info), (F::TcpTimedOut, Failure)],
             ),
@@ -781,8 +869,16 @@ mod tests {
                 Evidence {
                     settings: vnet(false),
                     target: target("db.corp.example", 1433),
-                    dns: dns(vec![timed_out("10.0.0.4"), answered("10.0.0.5")], DnsResult::Addresses(vec![ip("10.0.2.5")]), &[]),
-                    addresses: vec![AddressEvidence::new(ip("10.0.2.5"), route("10.0.1.4"), Some(connected.clone()))],
+                    dns: dns(
+                        vec![timed_out("10.0.0.4"), answered("10.0.0.5")],
+                        DnsResult::Addresses(vec![ip("10.0.2.5")]),
+                        &[],
+                    ),
+                    addresses: vec![AddressEvidence::new(
+                        ip("10.0.2.5"),
+                        route("10.0.1.4"),
+                        Some(connected.clone()),
+                    )],
                 },
                 vec![(F::DnsServerDead, Warning), (F::TcpConnected, Ok)],
             ),
@@ -792,7 +888,10 @@ mod tests {
                     settings: no_vnet(),
                     target: target("db.corp.example", 1433),
                     dns: dns(
-                        vec![answered("10.0.0.4"), ServerEvidence { server: "10.0.0.5".into(), outcome: ServerOutcome::ServFail }],
+                        vec![
+                            answered("10.0.0.4"),
+                            ServerEvidence { server: "10.0.0.5".into(), outcome: ServerOutcome::ServFail },
+                        ],
                         DnsResult::Addresses(vec![ip("10.0.2.5")]),
                         &[],
                     ),
@@ -830,9 +929,17 @@ mod tests {
                         DnsResult::Addresses(vec![ip("20.60.1.1")]),
                         &["acct.privatelink.blob.core.windows.net", "blob.xyz.store.core.windows.net"],
                     ),
-                    addresses: vec![AddressEvidence::new(ip("20.60.1.1"), route("10.0.1.4"), Some(connected.clone()))],
+                    addresses: vec![AddressEvidence::new(
+                        ip("20.60.1.1"),
+                        route("10.0.1.4"),
+                        Some(connected.clone()),
+                    )],
                 },
-                vec![(F::PrivateEndpointPublicAddress, Failure), (F::PublicDestinationWithoutRouteAll, Warning), (F::TcpConnected, Ok)],
+                vec![
+                    (F::PrivateEndpointPublicAddress, Failure),
+                    (F::PublicDestinationWithoutRouteAll, Warning),
+                    (F::TcpConnected, Ok),
+                ],
             ),
             (
                 "private endpoint ok",
@@ -844,7 +951,11 @@ mod tests {
                         DnsResult::Addresses(vec![ip("10.0.3.4")]),
                         &["acct.privatelink.blob.core.windows.net"],
                     ),
-                    addresses: vec![AddressEvidence::new(ip("10.0.3.4"), route("10.0.1.4"), Some(connected.clone()))],
+                    addresses: vec![AddressEvidence::new(
+                        ip("10.0.3.4"),
+                        route("10.0.1.4"),
+                        Some(connected.clone()),
+                    )],
                 },
                 vec![(F::PrivateEndpointOk, Ok), (F::TcpConnected, Ok)],
             ),
@@ -884,7 +995,11 @@ mod tests {
         let e = Evidence {
             settings: no_vnet(),
             target: target("db.corp.example", 1433),
-            dns: dns(vec![answered("10.0.0.4"), timed_out("10.0.0.5")], DnsResult::Addresses(vec![ip("10.0.2.5")]), &[]),
+            dns: dns(
+                vec![answered("10.0.0.4"), timed_out("10.0.0.5")],
+                DnsResult::Addresses(vec![ip("10.0.2.5")]),
+                &[],
+            ),
             addresses: vec![],
         };
         let f = diagnose(&e);
@@ -910,7 +1025,11 @@ mod tests {
         let e = Evidence {
             settings: vnet(true),
             target: target("kv.vault.azure.net", 443),
-            dns: dns(vec![answered("10.0.0.4")], DnsResult::Addresses(vec![ip("52.1.1.1")]), &["kv.privatelink.vaultcore.azure.net"]),
+            dns: dns(
+                vec![answered("10.0.0.4")],
+                DnsResult::Addresses(vec![ip("52.1.1.1")]),
+                &["kv.privatelink.vaultcore.azure.net"],
+            ),
             addresses: vec![],
         };
         let f = &diagnose(&e)[0];
@@ -929,7 +1048,8 @@ mod tests {
 
     #[test]
     fn worst_and_failure() {
-        let f = diagnose(&literal("10.0.2.5", 443, no_vnet(), TcpEvidence::Connected(Duration::from_millis(1))));
+        let f =
+            diagnose(&literal("10.0.2.5", 443, no_vnet(), TcpEvidence::Connected(Duration::from_millis(1))));
         assert_eq!(worst(&f), Ok);
         assert!(!has_failure(&f));
         let f = diagnose(&literal("10.0.2.5", 443, no_vnet(), TcpEvidence::Refused));
@@ -944,7 +1064,7 @@ mod tests {
         for id in FindingId::ALL {
             let s = id.as_str();
             assert!(seen.insert(s), "duplicate {s}");
-            assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{s}");
+            assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{s}");
             assert_eq!(serde_json::to_value(id).unwrap(), serde_json::Value::String(s.into()));
             assert!(readme.contains(&format!("`{s}`")), "README does not document {s}");
         }

@@ -45,7 +45,10 @@ impl ConnectionSetting {
 
 impl std::fmt::Debug for ConnectionSetting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectionSetting").field("name", &self.name).field("value", &self.redacted()).finish()
+        f.debug_struct("ConnectionSetting")
+            .field("name", &self.name)
+            .field("value", &self.redacted())
+            .finish()
     }
 }
 
@@ -108,7 +111,9 @@ pub fn is_connection_string_setting(name: &str) -> bool {
         || name == "AzureWebJobsDashboard"
         || lower.contains("connectionstring")
         || lower.contains("connection_string")
-        || CONNECTION_STRING_PREFIXES.iter().any(|p| name.len() > p.len() && name[..p.len()].eq_ignore_ascii_case(p))
+        || CONNECTION_STRING_PREFIXES
+            .iter()
+            .any(|p| name.len() > p.len() && name[..p.len()].eq_ignore_ascii_case(p))
 }
 
 impl AppSettings {
@@ -288,8 +293,12 @@ impl Route {
 
     fn contains(&self, ip: IpAddr) -> bool {
         match (self.destination, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => ipnet::Ipv4Net::new(net, self.prefix_len).is_ok_and(|n| n.contains(&ip)),
-            (IpAddr::V6(net), IpAddr::V6(ip)) => ipnet::Ipv6Net::new(net, self.prefix_len).is_ok_and(|n| n.contains(&ip)),
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                ipnet::Ipv4Net::new(net, self.prefix_len).is_ok_and(|n| n.contains(&ip))
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                ipnet::Ipv6Net::new(net, self.prefix_len).is_ok_and(|n| n.contains(&ip))
+            }
             _ => false,
         }
     }
@@ -318,14 +327,16 @@ impl RouteTable {
                 }
                 let hex = |s: &str| u32::from_str_radix(s, 16).ok();
                 let v4 = |s: &str| hex(s).map(|n| Ipv4Addr::from(n.to_ne_bytes()));
-                let (dest, gateway, flags, metric, mask) = (v4(f[1])?, v4(f[2])?, hex(f[3])?, f[6], v4(f[7])?);
+                let (dest, gateway, flags, metric, mask) =
+                    (v4(f[1])?, v4(f[2])?, hex(f[3])?, f[6], v4(f[7])?);
                 if flags & RTF_UP == 0 || flags & RTF_REJECT != 0 {
                     return None;
                 }
                 Some(Route {
                     destination: IpAddr::V4(dest),
                     prefix_len: u32::from(mask).count_ones() as u8,
-                    gateway: (flags & RTF_GATEWAY != 0 && !gateway.is_unspecified()).then_some(IpAddr::V4(gateway)),
+                    gateway: (flags & RTF_GATEWAY != 0 && !gateway.is_unspecified())
+                        .then_some(IpAddr::V4(gateway)),
                     interface: f[0].to_owned(),
                     metric: metric.parse().unwrap_or(0),
                 })
@@ -369,7 +380,8 @@ impl RouteTable {
         #[cfg(target_os = "linux")]
         {
             let read = |path: &str| {
-                std::fs::read_to_string(path).map_err(|source| EnvError::RouteTable { path: path.into(), source })
+                std::fs::read_to_string(path)
+                    .map_err(|source| EnvError::RouteTable { path: path.into(), source })
             };
             let mut table = Self::parse_proc_ipv4(&read("/proc/net/route")?);
             // A kernel without IPv6 has no such file; that is not an error.
@@ -395,9 +407,10 @@ impl RouteTable {
     /// address from [`route_to`] is the kernel's real answer, this is a best-effort next hop.
     pub fn lookup(&self, ip: IpAddr) -> Option<&Route> {
         let ip = canonical(ip);
-        self.routes.iter().filter(|r| r.contains(ip)).max_by(|a, b| {
-            a.prefix_len.cmp(&b.prefix_len).then(b.metric.cmp(&a.metric))
-        })
+        self.routes
+            .iter()
+            .filter(|r| r.contains(ip))
+            .max_by(|a, b| a.prefix_len.cmp(&b.prefix_len).then(b.metric.cmp(&a.metric)))
     }
 }
 
@@ -529,7 +542,12 @@ mod tests {
         let names: Vec<&str> = s.connection_strings.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(
             names,
-            ["APPLICATIONINSIGHTS_CONNECTION_STRING", "AzureWebJobsStorage", "MyConnectionString", "SQLAZURECONNSTR_Main"]
+            [
+                "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                "AzureWebJobsStorage",
+                "MyConnectionString",
+                "SQLAZURECONNSTR_Main"
+            ]
         );
         assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     }

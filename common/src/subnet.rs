@@ -81,7 +81,8 @@ impl FromStr for SubnetSpec {
             Some((addr, prefix)) => (Some(addr), prefix),
             None => (None, text),
         };
-        if prefix_text.is_empty() || prefix_text.len() > 3 || !prefix_text.bytes().all(|b| b.is_ascii_digit()) {
+        if prefix_text.is_empty() || prefix_text.len() > 3 || !prefix_text.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(malformed());
         }
         let prefix: u32 = prefix_text.parse().map_err(|_| malformed())?;
@@ -219,8 +220,9 @@ mod tests {
     #[test]
     fn reserved_addresses_when_network_given() {
         let p = plan("10.1.2.64/26", PlanOs::Linux);
-        let want: Vec<Ipv4Addr> =
-            ["10.1.2.64", "10.1.2.65", "10.1.2.66", "10.1.2.67", "10.1.2.127"].map(|a| a.parse().unwrap()).into();
+        let want: Vec<Ipv4Addr> = ["10.1.2.64", "10.1.2.65", "10.1.2.66", "10.1.2.67", "10.1.2.127"]
+            .map(|a| a.parse().unwrap())
+            .into();
         assert_eq!(p.reserved_addresses, want);
         assert_eq!(p.network.as_deref(), Some("10.1.2.64/26"));
         assert!(plan("/26", PlanOs::Linux).reserved_addresses.is_empty());

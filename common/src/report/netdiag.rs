@@ -32,7 +32,9 @@ fn verdict_text(plan: &SubnetPlan) -> String {
         SubnetVerdict::BelowRecommendation => {
             format!("usable, but below the recommended /{} for {os} plans", plan.recommended_prefix)
         }
-        SubnetVerdict::Recommended => format!("meets the recommended /{} for {os} plans", plan.recommended_prefix),
+        SubnetVerdict::Recommended => {
+            format!("meets the recommended /{} for {os} plans", plan.recommended_prefix)
+        }
     }
 }
 
@@ -46,7 +48,11 @@ pub fn write_subnet_text(w: &mut dyn Write, plan: &SubnetPlan) -> io::Result<()>
         writeln!(w, "Reserved addresses:  {}", list.join(", "))?;
     }
     writeln!(w, "Available addresses: {}", plan.available_addresses)?;
-    writeln!(w, "Max instances:       {} (a scale operation briefly needs two addresses per instance)", plan.max_instances)?;
+    writeln!(
+        w,
+        "Max instances:       {} (a scale operation briefly needs two addresses per instance)",
+        plan.max_instances
+    )?;
     writeln!(w, "Verdict:             {}", verdict_text(plan))
 }
 
@@ -167,7 +173,13 @@ pub fn write_env_text(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
     for c in conns {
         writeln!(w, "  {} = {}", c.name, c.redacted)?;
         for d in &c.dependencies {
-            writeln!(w, "    -> {}:{} ({})", d.host, d.port, serde_json::to_value(d.kind).unwrap_or_default().as_str().unwrap_or(""))?;
+            writeln!(
+                w,
+                "    -> {}:{} ({})",
+                d.host,
+                d.port,
+                serde_json::to_value(d.kind).unwrap_or_default().as_str().unwrap_or("")
+            )?;
         }
         if let Some(e) = &c.error {
             writeln!(w, "    !! {e}")?;
@@ -200,7 +212,11 @@ pub fn write_env_text(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
             }
             for r in defaults {
                 let via = r.gateway.map(|g| format!("via {g} ")).unwrap_or_default();
-                writeln!(w, "  {}/{} {via}dev {} metric {}", r.destination, r.prefix_len, r.interface, r.metric)?;
+                writeln!(
+                    w,
+                    "  {}/{} {via}dev {} metric {}",
+                    r.destination, r.prefix_len, r.interface, r.metric
+                )?;
             }
         }
         Err(e) => writeln!(w, "  unknown: {e}")?,
@@ -323,9 +339,13 @@ mod tests {
 
     #[test]
     fn env_renderers_redact_and_mark_dns_placeholder() {
-        let mut settings = AppSettings::default();
-        settings.connection_strings =
-            vec![ConnectionSetting::new("AzureWebJobsStorage", "AccountName=acct;AccountKey=SECRETKEY123")];
+        let settings = AppSettings {
+            connection_strings: vec![ConnectionSetting::new(
+                "AzureWebJobsStorage",
+                "AccountName=acct;AccountKey=SECRETKEY123",
+            )],
+            ..Default::default()
+        };
         let snap = EnvSnapshot {
             settings,
             interfaces: Ok(vec![InterfaceAddress {
