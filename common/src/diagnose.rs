@@ -176,8 +176,7 @@ impl Severity {
 macro_rules! finding_ids {
     ($($variant:ident => $id:literal),* $(,)?) => {
         /// Stable identifiers, documented in the README; scripts may match on them.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-        #[serde(rename_all = "snake_case")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum FindingId { $($variant),* }
 
         impl FindingId {
@@ -213,6 +212,14 @@ finding_ids! {
     TcpUnreachable => "tcp_unreachable",
     TcpAddressNotAvailable => "tcp_address_not_available",
     TcpError => "tcp_error",
+}
+
+// Serialized by hand so JSON carries exactly the documented id (serde's snake_case would
+// turn `Port25Blocked` into `port25_blocked`).
+impl Serialize for FindingId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 impl std::fmt::Display for FindingId {
