@@ -221,6 +221,60 @@ fn interfaces_and_default_route_in_a_namespace() {
     assert!(r.stdout().contains(&format!("0.0.0.0/0 via 10.78.3.1 dev {veth_name}")), "{r}");
 }
 
+/// `--route-to` asks the kernel for a route with a connected UDP socket: no packet leaves,
+/// and the probing process runs inside the namespace anyway.
+#[test]
+fn route_to_in_a_namespace() {
+    if !support::privileged() {
+        return;
+    }
+    let app = Netns::new("ra");
+    let peer = Netns::new("rp");
+    link(&app, "10.78.4.2/24", &peer, "10.78.4.1/24");
+    link(&app, "10.78.5.2/24", &peer, "10.78.5.1/24");
+    app.ip("route add default via 10.78.4.1");
+    app.ip("route add 10.78.200.0/24 via 10.78.5.1");
+
+    let mut cmd = tool_in(&app);
+    cmd.args([
+        "env",
+        "--json",
+        "--route-to",
+        "10.78.4.1",
+        "--route-to",
+        "10.99.0.1",
+        "--route-to",
+        "10.78.200.9",
+    ]);
+    let r = run(cmd);
+    r.expect_code(0);
+    let v = r.json();
+    let iface_of = |addr: &str| -> String {
+        let ifaces = v["interfaces"].as_array().unwrap();
+        ifaces.iter().find(|i| i["address"] == addr).unwrap()["interface"].as_str().unwrap().to_owned()
+    };
+    let checks = v["route_checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 3, "{r}");
+    // (destination, source, interface owning the source, gateway)
+    let want = [
+        ("10.78.4.1", "10.78.4.2", iface_of("10.78.4.2"), None),
+        ("10.99.0.1", "10.78.4.2", iface_of("10.78.4.2"), Some("10.78.4.1")),
+        ("10.78.200.9", "10.78.5.2", iface_of("10.78.5.2"), Some("10.78.5.1")),
+    ];
+    for (check, (dest, source, iface, gateway)) in checks.iter().zip(want) {
+        assert_eq!(check["destination"], dest, "{r}");
+        let route = &check["route"];
+        assert_eq!(route["source"], source, "{dest}\n{r}");
+        assert_eq!(route["interface"], iface.as_str(), "{dest}\n{r}");
+        assert_eq!(
+            route["via_gateway"],
+            gateway.map_or(serde_json::Value::Null, |g| g.into()),
+            "{dest}\n{r}"
+        );
+        assert_eq!(route["gateway_known"], true);
+    }
+}
+
 #[test]
 fn no_default_route_in_an_empty_namespace() {
     if !support::privileged() {
@@ -235,6 +289,21 @@ fn no_default_route_in_an_empty_namespace() {
     assert_eq!(v["default_routes"].as_array().unwrap().len(), 0, "{r}");
     let ifaces = v["interfaces"].as_array().unwrap();
     assert!(ifaces.iter().all(|i| i["is_loopback"] == true), "{r}");
+
+    let mut cmd = tool_in(&ns);
+    cmd.args(["env", "--route-to", "10.78.9.9"]);
+    let r = run(cmd);
+    r.expect_code(0);
+    assert!(r.stdout().contains("10.78.9.9: no route to 10.78.9.9"), "{r}");
+}
+
+#[test]
+fn route_to_rejects_non_addresses() {
+    let mut cmd = tool("netdiag");
+    cmd.args(["env", "--route-to", "example.invalid"]);
+    let r = run(cmd);
+    r.expect_code(2);
+    assert!(!r.stderr().contains("panicked"), "{r}");
 }
 
 #[test]

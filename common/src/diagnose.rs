@@ -114,6 +114,18 @@ pub enum RouteEvidence {
     Unknown(String),
 }
 
+impl RouteEvidence {
+    /// Maps a [`crate::env::route_to`] result: "no route" is evidence, any other error means
+    /// the route is unknown.
+    pub fn from_lookup(result: &Result<crate::env::RouteInfo, crate::env::EnvError>) -> Self {
+        match result {
+            Ok(r) => Self::Route { source: r.source, interface: r.interface.clone(), gateway: r.via_gateway },
+            Err(crate::env::EnvError::NoRoute { source, .. }) => Self::NoRoute(source.to_string()),
+            Err(e) => Self::Unknown(e.to_string()),
+        }
+    }
+}
+
 /// How the TCP connect ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TcpEvidence {

@@ -475,6 +475,8 @@ pub struct EnvSnapshot {
     /// PHASE 2 (DNS engine): the servers the app uses, in the order it asks them. `None` until
     /// the DNS engine is wired in; this module never decides server selection.
     pub dns_servers: Option<Vec<DnsServerEntry>>,
+    /// Routes asked for with [`EnvSnapshot::check_routes`].
+    pub route_checks: Vec<(IpAddr, Result<RouteInfo, String>)>,
 }
 
 impl EnvSnapshot {
@@ -490,7 +492,14 @@ impl EnvSnapshot {
             interfaces: interfaces().map_err(|e| e.to_string()),
             routes: RouteTable::read().map_err(|e| e.to_string()),
             dns_servers: None,
+            route_checks: Vec::new(),
         }
+    }
+
+    /// Looks up how the kernel would reach each destination (no packet is sent).
+    pub fn check_routes(&mut self, destinations: &[IpAddr]) {
+        self.route_checks =
+            destinations.iter().map(|d| (*d, route_to(*d).map_err(|e| e.to_string()))).collect();
     }
 }
 

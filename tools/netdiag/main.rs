@@ -33,7 +33,7 @@ enum Command {
     Check(CheckArgs),
     /// What the app sees: App Service settings, connection strings (redacted), interfaces and
     /// default routes. Sends no traffic.
-    Env(JsonArg),
+    Env(EnvArgs),
     /// Test-NetConnection, anywhere: resolve, pick the route, connect, print the familiar fields.
     Tnc(TncArgs),
     /// Check every host:port the app's own connection strings name (storage, Service Bus, SQL, ...).
@@ -47,6 +47,16 @@ struct JsonArg {
     /// One JSON document on stdout instead of text.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+struct EnvArgs {
+    /// Also show which local address, interface and gateway the kernel would use to reach
+    /// this IP (repeatable). Connecting a UDP socket picks the route; no packet is sent.
+    #[arg(long = "route-to", value_name = "IP")]
+    route_to: Vec<std::net::IpAddr>,
+    #[command(flatten)]
+    output: JsonArg,
 }
 
 #[derive(Args)]
@@ -179,9 +189,10 @@ fn run(command: Command) -> io::Result<u8> {
     let mut out = stdout.lock();
     let code = match command {
         Command::Env(args) => {
-            let snapshot = EnvSnapshot::collect();
+            let mut snapshot = EnvSnapshot::collect();
+            snapshot.check_routes(&args.route_to);
             tracing::debug!(warnings = snapshot.settings.warnings.len(), "collected environment");
-            if args.json {
+            if args.output.json {
                 report::write_env_json(&mut out, &snapshot)?;
             } else {
                 report::write_env_text(&mut out, &snapshot)?;

@@ -119,6 +119,10 @@ pub fn write_env_json(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
         "default_routes": default_routes(snapshot),
         "routes": snapshot.routes.as_ref().ok().map(|t| &t.routes),
         "routes_error": snapshot.routes.as_ref().err(),
+        "route_checks": snapshot.route_checks.iter().map(|(dest, r)| match r {
+            Ok(info) => json!({"destination": dest, "route": info, "error": null}),
+            Err(e) => json!({"destination": dest, "route": null, "error": e}),
+        }).collect::<Vec<_>>(),
     });
     write_json(w, &v)
 }
@@ -220,6 +224,24 @@ pub fn write_env_text(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
             }
         }
         Err(e) => writeln!(w, "  unknown: {e}")?,
+    }
+
+    if !snapshot.route_checks.is_empty() {
+        writeln!(w, "\nRoute to (no packet sent)")?;
+    }
+    for (dest, r) in &snapshot.route_checks {
+        match r {
+            Ok(info) => {
+                let iface = info.interface.as_deref().map(|i| format!(" on {i}")).unwrap_or_default();
+                let via = match (info.via_gateway, info.gateway_known) {
+                    (Some(g), _) => format!("via gateway {g}"),
+                    (None, true) => "on-link".to_owned(),
+                    (None, false) => "gateway unknown".to_owned(),
+                };
+                writeln!(w, "  {dest}: source {}{iface}, {via}", info.source)?;
+            }
+            Err(e) => writeln!(w, "  {dest}: {e}")?,
+        }
     }
     Ok(())
 }
@@ -359,6 +381,7 @@ mod tests {
                 "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n eth0\t00000000\t0101000A\t0003\t0\t0\t0\t00000000\n",
             )),
             dns_servers: None,
+            route_checks: vec![],
         };
         let t = text(|w| write_env_text(w, &snap));
         let j = text(|w| write_env_json(w, &snap));
