@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use netdiag_common::env::EnvSnapshot;
 use netdiag_common::report::netdiag as report;
 use netdiag_common::subnet::{PlanOs, SubnetPlan, SubnetSpec};
+use netdiag_common::target::Port;
 
 #[derive(Parser)]
 #[command(
@@ -65,8 +66,8 @@ struct CheckArgs {
     #[arg(required = true, value_name = "HOST[:PORT]")]
     targets: Vec<String>,
     /// Port for targets that do not name one.
-    #[arg(short, long, default_value_t = 443)]
-    port: u16,
+    #[arg(short, long, default_value = "443")]
+    port: Port,
     /// TCP connect timeout (Windows gives up after 21 s).
     #[arg(long, default_value = "21s", value_parser = humantime::parse_duration)]
     timeout: Duration,
@@ -101,7 +102,7 @@ struct TncArgs {
     host: String,
     /// TCP port to test.
     #[arg(short, long, conflicts_with = "common_tcp_port")]
-    port: Option<u16>,
+    port: Option<Port>,
     /// A well-known port: http 80, rdp 3389, smb 445, winrm 5985.
     #[arg(long, value_enum, ignore_case = true)]
     common_tcp_port: Option<CommonTcpPort>,
