@@ -2,7 +2,6 @@
 //! interfaces and default routes from a namespace we built.
 
 // The shared harness reports skipped namespace tests on stderr.
-#[allow(clippy::print_stderr)]
 mod support;
 
 use std::process::Command;

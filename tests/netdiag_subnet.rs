@@ -1,7 +1,6 @@
 //! `netdiag subnet`: sizing numbers field by field, text and JSON, and bad input.
 
 // The shared harness reports skipped namespace tests on stderr.
-#[allow(clippy::print_stderr)]
 mod support;
 
 use support::{Run, run, tool};

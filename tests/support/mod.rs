@@ -2,7 +2,7 @@
 //!
 //! Network safety: every address a test targets is loopback or lives in a namespace built
 //! here, and the probing process runs inside such a namespace, whose only routes are our veths.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::print_stderr)]
 
 pub mod netns;
 
@@ -106,7 +106,10 @@ pub fn tool(name: &str) -> Command {
     let mut cmd = Command::new(bin(name));
     for (key, _) in std::env::vars_os() {
         let key_text = key.to_string_lossy();
-        if key_text.starts_with("WEBSITE_") || key_text.contains("ConnectionString") || key_text == "AzureWebJobsStorage" {
+        if key_text.starts_with("WEBSITE_")
+            || key_text.contains("ConnectionString")
+            || key_text == "AzureWebJobsStorage"
+        {
             cmd.env_remove(&key);
         }
     }

@@ -91,7 +91,8 @@ impl Netns {
 
     /// Spawns a long-running process inside the namespace, killed on drop of the guard.
     pub fn spawn(&self, program: &str, args: &[&str]) -> Child {
-        let child = self.command(program).args(args).spawn().unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+        let child =
+            self.command(program).args(args).spawn().unwrap_or_else(|e| panic!("spawn {program}: {e}"));
         Child(child)
     }
 }
