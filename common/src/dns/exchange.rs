@@ -79,7 +79,8 @@ pub(crate) async fn exchange(
 
 fn network(op: &str, e: &io::Error) -> Failure {
     let what = match e.kind() {
-        io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+        // On UDP this is an ICMP port unreachable: the host is up but nothing listens there.
+        io::ErrorKind::ConnectionRefused => "connection refused (nothing listens on that port)".to_owned(),
         io::ErrorKind::ConnectionReset => "connection reset".to_owned(),
         _ => e.to_string(),
     };

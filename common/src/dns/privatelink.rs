@@ -34,7 +34,7 @@ impl PrivateLinkFinding {
     pub fn explain(&self) -> String {
         match self.status {
             PrivateLinkStatus::Private => {
-                format!("private endpoint: {} resolves to a private address", self.privatelink_name)
+                format!("{} resolves to a private address, so the private DNS zone answered", self.privatelink_name)
             }
             PrivateLinkStatus::Public => format!(
                 "{} resolves to public address {}: the private DNS zone is not linked to the network these DNS servers serve, or custom DNS does not forward to {AZURE_DNS}",

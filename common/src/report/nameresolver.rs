@@ -1,1 +1,193 @@
-//! (to be written)
+//! nameresolver output: the original's text format (plus one line per failed server and the
+//! lookup time), and one JSON document.
+
+use std::io::{self, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use crate::dns::{AnsweredBy, Lookup, LookupError, Outcome, PrivateLinkStatus, QueryTarget, ResponseCode};
+
+/// Version of the JSON document; bumped on incompatible changes.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// How a server is named in text: the bare address on port 53, as the original prints it.
+pub fn server_label(server: SocketAddr) -> String {
+    if server.port() == crate::dns::servers::DNS_PORT { server.ip().to_string() } else { server.to_string() }
+}
+
+/// Milliseconds below one second, seconds above.
+pub fn human_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{:.1}ms", d.as_secs_f64() * 1e3)
+    } else {
+        format!("{:.2}s", d.as_secs_f64())
+    }
+}
+
+fn failure_line(server: SocketAddr, outcome: &Outcome, elapsed: Duration) -> String {
+    match outcome {
+        Outcome::TimedOut { after, .. } => {
+            format!("DNS server {} {} after {}", server_label(server), outcome.describe(), human_duration(*after))
+        }
+        _ => format!("DNS server {} {} after {}", server_label(server), outcome.describe(), human_duration(elapsed)),
+    }
+}
+
+/// Renders `lookup` as text. `target` is what the user asked for (a reverse lookup shows the
+/// address under `Addresses:`).
+pub fn render_text(w: &mut dyn Write, target: &QueryTarget, lookup: &Lookup, all_servers: bool) -> io::Result<()> {
+    for warning in &lookup.servers.warnings {
+        writeln!(w, "Warning: {warning}")?;
+    }
+    let answering = match &lookup.answered_by {
+        AnsweredBy::Server { server } => Some(*server),
+        _ => None,
+    };
+    // In the original's order of events: the servers that failed before the answer.
+    for attempt in &lookup.attempts {
+        if Some(attempt.server) == answering {
+            break;
+        }
+        writeln!(w, "{}", failure_line(attempt.server, &attempt.outcome, attempt.elapsed))?;
+    }
+    let server_text = match &lookup.answered_by {
+        AnsweredBy::HostsFile { path } => Some(format!("hosts file ({})", path.display())),
+        AnsweredBy::Server { server } => Some(server_label(*server)),
+        AnsweredBy::Nobody => None,
+    };
+    match (lookup.result(), &server_text) {
+        (Ok(answer), Some(server)) => {
+            writeln!(w, "Server: {server}")?;
+            writeln!(w)?;
+            writeln!(w, "{}", if answer.authoritative { "Authoritative answer:" } else { "Non-authoritative answer:" })?;
+            if let QueryTarget::Reverse(ip) = target {
+                let mut names = answer.records.iter().map(|r| r.data.as_str());
+                writeln!(w, "Name: {}", names.next().unwrap_or_default())?;
+                writeln!(w, "Addresses: ")?;
+                writeln!(w, "\t{ip}")?;
+                let others: Vec<&str> = names.collect();
+                if !others.is_empty() {
+                    writeln!(w, "Aliases: ")?;
+                    for name in others {
+                        writeln!(w, "\t{name}")?;
+                    }
+                }
+            } else {
+                writeln!(w, "Name: {}", answer.canonical_name)?;
+                if !answer.addresses.is_empty() {
+                    writeln!(w, "Addresses: ")?;
+                    for addr in &answer.addresses {
+                        writeln!(w, "\t{addr}")?;
+                    }
+                }
+                let others: Vec<_> =
+                    answer.records.iter().filter(|r| r.kind != "A" && r.kind != "AAAA" && r.kind != "CNAME").collect();
+                if !others.is_empty() {
+                    writeln!(w, "Records: ")?;
+                    for record in others {
+                        writeln!(w, "\t{} {}", record.kind, record.data)?;
+                    }
+                }
+                if !answer.cname_chain.is_empty() {
+                    writeln!(w, "Aliases: ")?;
+                    for link in &answer.cname_chain {
+                        writeln!(w, "\t{}", link.target)?;
+                    }
+                }
+            }
+            if let Some(finding) = lookup.privatelink() {
+                let label = match finding.status {
+                    PrivateLinkStatus::Private => "Private endpoint",
+                    PrivateLinkStatus::Public | PrivateLinkStatus::NoAddress => "Warning",
+                };
+                writeln!(w, "{label}: {}", finding.explain())?;
+            }
+        }
+        (Err(LookupError::NxDomain { name, .. }), Some(server)) => {
+            writeln!(w, "Server: {server}")?;
+            writeln!(w)?;
+            writeln!(w, "*** {server} can't find {name}: Non-existent domain")?;
+        }
+        (Err(LookupError::NoData { name, types, .. }), Some(server)) => {
+            writeln!(w, "Server: {server}")?;
+            writeln!(w)?;
+            writeln!(w, "*** {server} can't find {name}: No {types} records (the name exists)")?;
+        }
+        (Err(LookupError::NoServers), _) => writeln!(w, "*** No DNS servers to ask")?,
+        (Err(_), _) | (Ok(_), None) => {
+            let asked = lookup.attempts.len();
+            let all_timed_out = lookup.attempts.iter().all(|a| matches!(a.outcome, Outcome::TimedOut { .. }));
+            let why = if all_timed_out { "every DNS server timed out" } else { "no DNS server answered" };
+            writeln!(
+                w,
+                "*** Can't find {}: {why} ({asked} asked, from {}, {} each)",
+                lookup.query_name,
+                lookup.servers.source,
+                human_duration(lookup.timeout)
+            )?;
+        }
+    }
+    if all_servers {
+        render_agreement(w, lookup)?;
+    }
+    writeln!(w, "Lookup time: {}", human_duration(lookup.elapsed))
+}
+
+fn render_agreement(w: &mut dyn Write, lookup: &Lookup) -> io::Result<()> {
+    writeln!(w)?;
+    writeln!(w, "All servers: ")?;
+    for attempt in &lookup.attempts {
+        let what = match &attempt.answer {
+            Some(answer) if answer.response_code == ResponseCode::NxDomain => "NXDOMAIN".to_owned(),
+            Some(answer) if answer.records.is_empty() => "no data".to_owned(),
+            Some(answer) => answer.records.iter().map(|r| r.data.as_str()).collect::<Vec<_>>().join(", "),
+            None => attempt.outcome.describe(),
+        };
+        writeln!(w, "\t{}\t{what} ({})", server_label(attempt.server), human_duration(attempt.elapsed))?;
+    }
+    let agreement = lookup.agreement();
+    let answered: usize = agreement.groups.iter().map(|g| g.servers.len()).sum();
+    if agreement.agree {
+        writeln!(w, "The {answered} server(s) that answered agree.")?;
+    } else {
+        writeln!(
+            w,
+            "The servers disagree: {} different answers from {answered} servers (a private DNS zone linked to one server's network and not another's shows up here).",
+            agreement.groups.len()
+        )?;
+    }
+    Ok(())
+}
+
+/// Renders `lookup` as one JSON document (see README "JSON schema").
+pub fn render_json(w: &mut dyn Write, input: &str, target: &QueryTarget, lookup: &Lookup, all_servers: bool) -> io::Result<()> {
+    let result = lookup.result();
+    let reverse: Option<IpAddr> = match target {
+        QueryTarget::Reverse(ip) => Some(*ip),
+        QueryTarget::Name(_) => None,
+    };
+    let document = serde_json::json!({
+        "schema_version": JSON_SCHEMA_VERSION,
+        "tool": "nameresolver",
+        "query": {
+            "input": input,
+            "name": lookup.query_name,
+            "reverse_of": reverse,
+            "types": lookup.types,
+        },
+        "servers": lookup.servers,
+        "transport": lookup.transport,
+        "timeout_ms": lookup.timeout.as_secs_f64() * 1e3,
+        "result": match &result { Ok(_) => "resolved", Err(e) => e.kind() },
+        "error": result.as_ref().err().map(ToString::to_string),
+        "all_timed_out": result.as_ref().err().is_some_and(LookupError::all_timed_out),
+        "answered_by": lookup.answered_by,
+        "answer": lookup.answer,
+        "privatelink": lookup.privatelink(),
+        "agreement": all_servers.then(|| lookup.agreement()),
+        "attempts": lookup.attempts,
+        "elapsed_ms": (lookup.elapsed.as_secs_f64() * 1e6).round() / 1e3,
+    });
+    serde_json::to_writer_pretty(&mut *w, &document).map_err(io::Error::other)?;
+    writeln!(w)
+}
