@@ -371,7 +371,13 @@ impl Dnsmasq {
         let addr = SocketAddr::new(ip.parse().expect("listen address"), 53);
         let args = dnsmasq_args(addr.ip(), 53, records);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let child = ns.spawn(DNSMASQ, &args);
+        let child = ns
+            .command(DNSMASQ)
+            .args(&args)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {DNSMASQ} in {}: {e}", ns.name));
+        let child = super::netns::Child(child);
         wait_until(
             || {
                 ns.command("ss")
