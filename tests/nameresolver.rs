@@ -25,11 +25,21 @@ fn nameresolver_env(args: &[&str], env: &[(&str, &str)]) -> Run {
 }
 
 fn strings(value: &Value) -> Vec<String> {
-    value.as_array().unwrap_or_else(|| panic!("not an array: {value}")).iter().map(|v| v.as_str().expect("string").to_owned()).collect()
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"))
+        .iter()
+        .map(|v| v.as_str().expect("string").to_owned())
+        .collect()
 }
 
 fn statuses(doc: &Value) -> Vec<String> {
-    doc["attempts"].as_array().expect("attempts").iter().map(|a| a["outcome"]["status"].as_str().expect("status").to_owned()).collect()
+    doc["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| a["outcome"]["status"].as_str().expect("status").to_owned())
+        .collect()
 }
 
 #[test]
@@ -84,7 +94,8 @@ fn json_reports_chain_addresses_and_every_server() {
     let attempt = &doc["attempts"][0];
     assert_eq!(attempt["outcome"]["authoritative"], true);
     assert_eq!(attempt["outcome"]["transport"], "udp");
-    let types: Vec<&str> = attempt["queries"].as_array().unwrap().iter().map(|q| q["type"].as_str().unwrap()).collect();
+    let types: Vec<&str> =
+        attempt["queries"].as_array().unwrap().iter().map(|q| q["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["A", "AAAA"]);
 }
 
@@ -108,7 +119,10 @@ fn nxdomain_and_no_data_exit_1() {
 
     let out = nameresolver(&[MISSING, &server]);
     out.expect_code(1);
-    assert!(out.stdout().contains(&format!("*** {server} can't find {MISSING}: Non-existent domain")), "{out}");
+    assert!(
+        out.stdout().contains(&format!("*** {server} can't find {MISSING}: Non-existent domain")),
+        "{out}"
+    );
     let doc = nameresolver(&[MISSING, &server, "--json"]).expect_code(1).json();
     assert_eq!(doc["result"], "nxdomain");
     assert_eq!(doc["answer"]["response_code"], "NXDOMAIN");
@@ -137,7 +151,12 @@ fn other_record_types_and_reverse_lookup() {
         let out = nameresolver(&[name, &server, "--type", kind, "--json"]);
         out.expect_code(0);
         let doc = out.json();
-        let data: Vec<String> = doc["answer"]["records"].as_array().unwrap().iter().map(|r| r["data"].as_str().unwrap().to_owned()).collect();
+        let data: Vec<String> = doc["answer"]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["data"].as_str().unwrap().to_owned())
+            .collect();
         assert!(data.iter().any(|d| d == want), "{kind}: {data:?}\n{out}");
         assert!(doc["answer"]["records"].as_array().unwrap().iter().all(|r| r["type"] == kind), "{out}");
     }
@@ -145,7 +164,13 @@ fn other_record_types_and_reverse_lookup() {
     out.expect_code(0);
     assert!(out.stdout().contains("Records: \n\tTXT netdiag test zone"), "{out}");
     let out = nameresolver(&["netdiag.test", &server, "--type", "soa", "--json"]);
-    assert!(out.expect_code(0).json()["answer"]["records"][0]["data"].as_str().unwrap().starts_with("ns.netdiag.test"), "{out}");
+    assert!(
+        out.expect_code(0).json()["answer"]["records"][0]["data"]
+            .as_str()
+            .unwrap()
+            .starts_with("ns.netdiag.test"),
+        "{out}"
+    );
 
     let out = nameresolver(&[WWW_V4, &server]);
     out.expect_code(0);
@@ -162,7 +187,10 @@ fn privatelink_chains_are_judged() {
 
     let out = nameresolver(&[LINKED, &server]);
     out.expect_code(0);
-    assert!(out.stdout().contains(&format!("Private endpoint: {LINKED_PL} resolves to a private address")), "{out}");
+    assert!(
+        out.stdout().contains(&format!("Private endpoint: {LINKED_PL} resolves to a private address")),
+        "{out}"
+    );
     let doc = nameresolver(&[LINKED, &server, "--json"]).json();
     assert_eq!(doc["privatelink"]["status"], "private");
     assert_eq!(doc["privatelink"]["privatelink_name"], LINKED_PL);
@@ -172,7 +200,10 @@ fn privatelink_chains_are_judged() {
     out.expect_code(0);
     let stdout = out.stdout();
     assert!(stdout.contains(&format!("Name: {UNLINKED_PUBLIC}")), "{out}");
-    assert!(stdout.contains(&format!("Warning: {UNLINKED_PL} resolves to public address {UNLINKED_V4}")), "{out}");
+    assert!(
+        stdout.contains(&format!("Warning: {UNLINKED_PL} resolves to public address {UNLINKED_V4}")),
+        "{out}"
+    );
     assert!(stdout.contains("not linked") && stdout.contains("168.63.129.16"), "{out}");
     let doc = nameresolver(&[UNLINKED, &server, "--json"]).json();
     assert_eq!(doc["privatelink"]["status"], "public");
@@ -202,9 +233,17 @@ fn every_fault_is_classified_and_the_next_server_answers() {
     out.expect_code(0);
     let doc = out.json();
     assert_eq!(doc["servers"]["source"]["kind"], "website_dns_server", "{out}");
-    assert_eq!(statuses(&doc), ["timed_out", "serv_fail", "refused", "malformed", "timed_out", "answered"], "{out}");
+    assert_eq!(
+        statuses(&doc),
+        ["timed_out", "serv_fail", "refused", "malformed", "timed_out", "answered"],
+        "{out}"
+    );
     assert_eq!(doc["answered_by"]["server"], env_alt.as_str());
-    assert_eq!(strings(&doc["answer"]["addresses"]), [WWW_V4, WWW_V6], "a wrong-id reply must not be accepted\n{out}");
+    assert_eq!(
+        strings(&doc["answer"]["addresses"]),
+        [WWW_V4, WWW_V6],
+        "a wrong-id reply must not be accepted\n{out}"
+    );
     let wrong_id = &doc["attempts"][4]["outcome"];
     assert!(wrong_id["ignored_replies"].as_u64().unwrap() >= 1, "{out}");
     // Two timeouts of 300 ms each, nothing more.
@@ -230,8 +269,14 @@ fn every_fault_is_classified_and_the_next_server_answers() {
     out.expect_code(1);
     let doc = out.json();
     assert_eq!(statuses(&doc), ["network_error"], "{out}");
-    assert!(doc["attempts"][0]["outcome"]["message"].as_str().unwrap().contains("connection refused"), "{out}");
-    assert!(doc["elapsed_ms"].as_f64().unwrap() < 1000.0, "an ICMP error must not wait for the timeout\n{out}");
+    assert!(
+        doc["attempts"][0]["outcome"]["message"].as_str().unwrap().contains("connection refused"),
+        "{out}"
+    );
+    assert!(
+        doc["elapsed_ms"].as_f64().unwrap() < 1000.0,
+        "an ICMP error must not wait for the timeout\n{out}"
+    );
 }
 
 #[test]
@@ -275,18 +320,26 @@ fn all_servers_compares_answers() {
     let other = FaultServer::start(Fault::Truncated);
 
     let agree = format!("{},{}", zone.addr, dnsmasq.addr);
-    let out = nameresolver_env(&[WWW, "--all-servers", "--json", "--timeout", "1s"], &[("WEBSITE_DNS_SERVER", &agree)]);
+    let out = nameresolver_env(
+        &[WWW, "--all-servers", "--json", "--timeout", "1s"],
+        &[("WEBSITE_DNS_SERVER", &agree)],
+    );
     out.expect_code(0);
     let doc = out.json();
     assert_eq!(statuses(&doc), ["answered", "answered"], "{out}");
     assert_eq!(doc["agreement"]["agree"], true, "{out}");
 
     let disagree = format!("{},{}", zone.addr, other.addr);
-    let out = nameresolver_env(&[WWW, "--all-servers", "--timeout", "1s"], &[("WEBSITE_DNS_SERVER", &disagree)]);
+    let out =
+        nameresolver_env(&[WWW, "--all-servers", "--timeout", "1s"], &[("WEBSITE_DNS_SERVER", &disagree)]);
     out.expect_code(0);
     assert!(out.stdout().contains("The servers disagree: 2 different answers from 2 servers"), "{out}");
     assert!(out.stdout().contains(&format!("\t{}\t{FAULT_V4} (", other.addr)), "{out}");
-    let doc = nameresolver_env(&[WWW, "--all-servers", "--json", "--timeout", "1s"], &[("WEBSITE_DNS_SERVER", &disagree)]).json();
+    let doc = nameresolver_env(
+        &[WWW, "--all-servers", "--json", "--timeout", "1s"],
+        &[("WEBSITE_DNS_SERVER", &disagree)],
+    )
+    .json();
     assert_eq!(doc["agreement"]["agree"], false);
     assert_eq!(doc["agreement"]["groups"].as_array().unwrap().len(), 2);
 }
@@ -299,7 +352,12 @@ fn dnsmasq_end_to_end() {
     out.expect_code(0);
     let stdout = out.stdout();
     assert!(stdout.starts_with(&format!("Server: {server}\n\n")), "{out}");
-    assert!(stdout.contains(&format!("Name: {WWW}\nAddresses: \n\t{WWW_V4}\n\t{WWW_V6}\nAliases: \n\t{MID}\n\t{WWW}\n")), "{out}");
+    assert!(
+        stdout.contains(&format!(
+            "Name: {WWW}\nAddresses: \n\t{WWW_V4}\n\t{WWW_V6}\nAliases: \n\t{MID}\n\t{WWW}\n"
+        )),
+        "{out}"
+    );
     nameresolver(&[MISSING, &server, "--timeout", "1s"]).expect_code(1);
     let doc = nameresolver(&[UNLINKED, &server, "--json", "--timeout", "1s"]).expect_code(0).json();
     assert_eq!(doc["privatelink"]["status"], "public");
@@ -350,7 +408,11 @@ fn website_dns_timeout_sets_the_per_server_timeout() {
     assert_eq!(doc["timeout_ms"], 1000.0, "{out}");
     assert!(out.elapsed >= Duration::from_millis(950) && out.elapsed < Duration::from_millis(2500), "{out}");
     // --timeout overrides it.
-    let doc = nameresolver_env(&[WWW, &dead.addr.to_string(), "--json", "--timeout", "100ms"], &[("WEBSITE_DNS_TIMEOUT", "1")]).json();
+    let doc = nameresolver_env(
+        &[WWW, &dead.addr.to_string(), "--json", "--timeout", "100ms"],
+        &[("WEBSITE_DNS_TIMEOUT", "1")],
+    )
+    .json();
     assert_eq!(doc["timeout_ms"], 100.0);
 }
 
@@ -364,7 +426,10 @@ fn one_dead_server_costs_three_seconds() {
     out.expect_code(0);
     let doc = out.json();
     let elapsed = Duration::from_secs_f64(doc["elapsed_ms"].as_f64().unwrap() / 1e3);
-    assert!(elapsed >= Duration::from_millis(2800) && elapsed <= Duration::from_millis(3800), "{elapsed:?}\n{out}");
+    assert!(
+        elapsed >= Duration::from_millis(2800) && elapsed <= Duration::from_millis(3800),
+        "{elapsed:?}\n{out}"
+    );
     assert_eq!(statuses(&doc), ["timed_out", "answered"]);
 }
 
@@ -375,7 +440,10 @@ fn two_dead_servers_fail_after_six_seconds() {
     let list = format!("{},{}", a.addr, b.addr);
     let out = nameresolver_env(&[WWW], &[("WEBSITE_DNS_SERVER", &list)]);
     out.expect_code(1);
-    assert!(out.elapsed >= Duration::from_millis(5800) && out.elapsed <= Duration::from_millis(7000), "{out}");
+    assert!(
+        out.elapsed >= Duration::from_millis(5800) && out.elapsed <= Duration::from_millis(7000),
+        "{out}"
+    );
     let stdout = out.stdout();
     assert!(stdout.contains(&format!("DNS server {} timed out after 3.0", a.addr)), "{out}");
     assert!(stdout.contains(&format!("DNS server {} timed out after 3.0", b.addr)), "{out}");

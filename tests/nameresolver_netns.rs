@@ -24,7 +24,12 @@ fn nameresolver_in(ns: &Netns, args: &[&str], env: &[(&str, &str)]) -> Run {
 }
 
 fn addresses(doc: &Value) -> Vec<String> {
-    doc["answer"]["addresses"].as_array().expect("addresses").iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+    doc["answer"]["addresses"]
+        .as_array()
+        .expect("addresses")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn other_records() -> Vec<String> {
@@ -45,7 +50,11 @@ fn precedence_argument_then_website_variables_then_resolv_conf() {
     let out = nameresolver_in(&ns, &[WWW, "--json", "--timeout", "1s"], &[]);
     out.expect_code(0);
     let doc = out.json();
-    assert_eq!(doc["servers"]["source"], serde_json::json!({"kind": "resolv_conf", "path": "/etc/resolv.conf"}), "{out}");
+    assert_eq!(
+        doc["servers"]["source"],
+        serde_json::json!({"kind": "resolv_conf", "path": "/etc/resolv.conf"}),
+        "{out}"
+    );
     assert_eq!(doc["answered_by"]["server"], "127.0.0.1:53", "{out}");
     assert_eq!(addresses(&doc), [WWW_V4, WWW_V6]);
 
@@ -65,7 +74,8 @@ fn precedence_argument_then_website_variables_then_resolv_conf() {
     );
     out.expect_code(0);
     let doc = out.json();
-    let servers: Vec<&str> = doc["servers"]["servers"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    let servers: Vec<&str> =
+        doc["servers"]["servers"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
     assert_eq!(servers, ["127.0.0.3:53", "127.0.0.2:53"], "{out}");
     assert_eq!(doc["attempts"][0]["outcome"]["status"], "network_error", "{out}");
     assert_eq!(addresses(&doc), [OTHER_V4], "{out}");
@@ -90,7 +100,8 @@ fn hosts_file_answers_first_unless_a_server_is_named() {
     }
     let ns = Netns::new("nrh");
     ns.set_resolv_conf("nameserver 127.0.0.1\n");
-    std::fs::write(format!("/etc/netns/{}/hosts", ns.name), format!("127.0.0.1 localhost\n10.9.9.9 {WWW}\n")).expect("write hosts");
+    std::fs::write(format!("/etc/netns/{}/hosts", ns.name), format!("127.0.0.1 localhost\n10.9.9.9 {WWW}\n"))
+        .expect("write hosts");
     let _dns = Dnsmasq::start_in(&ns, "127.0.0.1", &dnsmasq_records());
 
     let out = nameresolver_in(&ns, &[WWW, "--json", "--timeout", "1s"], &[]);
@@ -107,7 +118,8 @@ fn hosts_file_answers_first_unless_a_server_is_named() {
     assert_eq!(doc["answered_by"]["kind"], "server");
 
     // An explicit server means "ask this server": the hosts file stays out of it.
-    let doc = nameresolver_in(&ns, &[WWW, "127.0.0.1", "--json", "--timeout", "1s"], &[]).expect_code(0).json();
+    let doc =
+        nameresolver_in(&ns, &[WWW, "127.0.0.1", "--json", "--timeout", "1s"], &[]).expect_code(0).json();
     assert_eq!(doc["answered_by"]["server"], "127.0.0.1:53");
     assert_eq!(addresses(&doc), [WWW_V4, WWW_V6]);
 }

@@ -66,7 +66,18 @@ fn record(owner: &str, data: RData) -> Record {
 /// The test zones as records, grouped by zone origin.
 fn zones() -> Vec<(&'static str, Vec<Record>)> {
     let soa = |origin: &str| {
-        record(origin, RData::SOA(SOA::new(name(&format!("ns.{origin}")), name(&format!("admin.{origin}")), 1, 3600, 600, 86400, 60)))
+        record(
+            origin,
+            RData::SOA(SOA::new(
+                name(&format!("ns.{origin}")),
+                name(&format!("admin.{origin}")),
+                1,
+                3600,
+                600,
+                86400,
+                60,
+            )),
+        )
     };
     let v4 = |s: &str| Ipv4Addr::from_str(s).expect("v4");
     let v6 = |s: &str| Ipv6Addr::from_str(s).expect("v6");
@@ -97,7 +108,10 @@ fn zones() -> Vec<(&'static str, Vec<Record>)> {
                 record(UNLINKED_PUBLIC, RData::A(A(v4(UNLINKED_V4)))),
             ],
         ),
-        ("0.0.10.in-addr.arpa", vec![soa("0.0.10.in-addr.arpa"), record("5.0.0.10.in-addr.arpa", RData::PTR(PTR(name(WWW))))]),
+        (
+            "0.0.10.in-addr.arpa",
+            vec![soa("0.0.10.in-addr.arpa"), record("5.0.0.10.in-addr.arpa", RData::PTR(PTR(name(WWW))))],
+        ),
     ]
 }
 
@@ -129,7 +143,8 @@ impl Background {
     {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async move {
                 tokio::select! {
                     () = work() => {}
@@ -169,7 +184,11 @@ impl ZoneServer {
         let background = Background::spawn(move || async move {
             let mut catalog = Catalog::new();
             for (origin, records) in zones() {
-                let mut handler = InMemoryZoneHandler::<TokioRuntimeProvider>::empty(name(origin), ZoneType::Primary, AxfrPolicy::Deny);
+                let mut handler = InMemoryZoneHandler::<TokioRuntimeProvider>::empty(
+                    name(origin),
+                    ZoneType::Primary,
+                    AxfrPolicy::Deny,
+                );
                 for record in records {
                     assert!(handler.upsert_mut(record, 1), "zone {origin} rejected a record");
                 }
@@ -178,8 +197,16 @@ impl ZoneServer {
             let mut server = Server::new(catalog);
             server.register_socket(tokio::net::UdpSocket::from_std(udp4).expect("udp"));
             server.register_socket(tokio::net::UdpSocket::from_std(udp6).expect("udp"));
-            server.register_listener(tokio::net::TcpListener::from_std(tcp4).expect("tcp"), Duration::from_secs(5), 65_535);
-            server.register_listener(tokio::net::TcpListener::from_std(tcp6).expect("tcp"), Duration::from_secs(5), 65_535);
+            server.register_listener(
+                tokio::net::TcpListener::from_std(tcp4).expect("tcp"),
+                Duration::from_secs(5),
+                65_535,
+            );
+            server.register_listener(
+                tokio::net::TcpListener::from_std(tcp6).expect("tcp"),
+                Duration::from_secs(5),
+                65_535,
+            );
             // Serve until the guard drops; dropping the server aborts its tasks.
             std::future::pending::<()>().await;
             drop(server);
@@ -220,7 +247,11 @@ fn fault_reply(fault: Fault, query: &Message, over_tcp: bool) -> Option<Vec<u8>>
     let full = |reply: &mut Message| {
         for q in &query.queries {
             if q.query_type() == RecordType::A {
-                reply.add_answer(Record::from_rdata(q.name().clone(), 60, RData::A(A(FAULT_V4.parse().expect("v4")))));
+                reply.add_answer(Record::from_rdata(
+                    q.name().clone(),
+                    60,
+                    RData::A(A(FAULT_V4.parse().expect("v4"))),
+                ));
             }
         }
     };
@@ -233,7 +264,9 @@ fn fault_reply(fault: Fault, query: &Message, over_tcp: bool) -> Option<Vec<u8>>
         Fault::Garbage => {
             let [hi, lo] = id.to_be_bytes();
             // A header claiming 65535 questions, then nothing: cannot decode.
-            return Some(vec![hi, lo, 0x81, 0x80, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef]);
+            return Some(vec![
+                hi, lo, 0x81, 0x80, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef,
+            ]);
         }
         Fault::WrongId => {
             reply.metadata.id = id.wrapping_add(1);
@@ -399,4 +432,3 @@ fn wait_until(mut ready: impl FnMut() -> bool, what: &str) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
-

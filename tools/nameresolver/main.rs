@@ -59,16 +59,17 @@ fn main() -> ExitCode {
         Err(message) => return usage_error(message),
     };
     let env = |key: &str| std::env::var(key).ok();
-    let server_list = match servers::servers_for_app(cli.dns_server.as_deref(), &env, &servers::default_resolv_conf()) {
-        Ok(list) => list,
-        Err(e @ (servers::ServerError::BadServer { .. } | servers::ServerError::BadTimeout { .. })) => {
-            return usage_error(e);
-        }
-        Err(e) => {
-            eprintln!("nameresolver: {e}");
-            return ExitCode::from(1);
-        }
-    };
+    let server_list =
+        match servers::servers_for_app(cli.dns_server.as_deref(), &env, &servers::default_resolv_conf()) {
+            Ok(list) => list,
+            Err(e @ (servers::ServerError::BadServer { .. } | servers::ServerError::BadTimeout { .. })) => {
+                return usage_error(e);
+            }
+            Err(e) => {
+                eprintln!("nameresolver: {e}");
+                return ExitCode::from(1);
+            }
+        };
     let timeout = cli.timeout.or(server_list.env_timeout).unwrap_or(dns::DEFAULT_TIMEOUT);
     if timeout.is_zero() {
         return usage_error("--timeout must be greater than zero");

@@ -12,7 +12,9 @@ use tokio::time::Instant;
 use super::exchange::{self, Failure, Transport};
 use super::hosts::{Hosts, default_hosts_path};
 use super::privatelink::{PrivateLinkFinding, privatelink_finding};
-use super::records::{Answer, CnameLink, DnsRecord, Family, QueryTarget, RecordKind, ResponseCode, answer_from};
+use super::records::{
+    Answer, CnameLink, DnsRecord, Family, QueryTarget, RecordKind, ResponseCode, answer_from,
+};
 use super::servers::ServerList;
 use super::{DEFAULT_TIMEOUT, serialize_ms};
 use crate::name::DomainName;
@@ -64,11 +66,17 @@ pub enum Outcome {
     Refused,
     ServFail,
     /// Another response code (FORMERR, NOTIMP, ...): not an answer.
-    OtherResponseCode { response_code: String },
+    OtherResponseCode {
+        response_code: String,
+    },
     /// The socket failed, e.g. connection refused from an ICMP port unreachable.
-    NetworkError { message: String },
+    NetworkError {
+        message: String,
+    },
     /// A reply with our id that is not a DNS message.
-    Malformed { message: String },
+    Malformed {
+        message: String,
+    },
 }
 
 impl Outcome {
@@ -84,14 +92,22 @@ impl Outcome {
                     ResponseCode::NoError => "NOERROR",
                     ResponseCode::NxDomain => "NXDOMAIN",
                 };
-                let via = if *retried_over_tcp { "TCP after a truncated UDP reply".to_owned() } else { transport.to_string() };
+                let via = if *retried_over_tcp {
+                    "TCP after a truncated UDP reply".to_owned()
+                } else {
+                    transport.to_string()
+                };
                 format!("answered {code} over {via}")
             }
             Self::TimedOut { ignored_replies: 0, .. } => "timed out".into(),
-            Self::TimedOut { ignored_replies, .. } => format!("timed out (ignored {ignored_replies} replies with a wrong message id)"),
+            Self::TimedOut { ignored_replies, .. } => {
+                format!("timed out (ignored {ignored_replies} replies with a wrong message id)")
+            }
             Self::Refused => "refused the query (REFUSED)".into(),
             Self::ServFail => "failed (SERVFAIL)".into(),
-            Self::OtherResponseCode { response_code } => format!("answered {response_code}, which is not an answer"),
+            Self::OtherResponseCode { response_code } => {
+                format!("answered {response_code}, which is not an answer")
+            }
             Self::NetworkError { message } => format!("network error: {message}"),
             Self::Malformed { message } => format!("sent a malformed reply: {message}"),
         }
@@ -258,7 +274,12 @@ fn summarize(answer: &Answer) -> String {
 /// types are not addresses), then each server in order, each with the whole timeout, until one
 /// answers definitively (or all of them, with `all_servers`). Never fails: the [`Lookup`]
 /// records every outcome; [`Lookup::result`] classifies it.
-pub async fn lookup(target: &QueryTarget, types: &[RecordKind], servers: &ServerList, opts: &LookupOptions) -> Lookup {
+pub async fn lookup(
+    target: &QueryTarget,
+    types: &[RecordKind],
+    servers: &ServerList,
+    opts: &LookupOptions,
+) -> Lookup {
     let start = Instant::now();
     let query_name = target.wire_name();
     let mut result = Lookup {
@@ -344,7 +365,12 @@ fn from_hosts(hosts: &Hosts, target: &QueryTarget, types: &[RecordKind]) -> Opti
 
 /// Asks one server every type at once, all sharing one deadline, so a dead server costs
 /// exactly one timeout whatever the number of types.
-async fn ask_server(server: SocketAddr, query_name: &str, types: &[RecordKind], opts: &LookupOptions) -> ServerAttempt {
+async fn ask_server(
+    server: SocketAddr,
+    query_name: &str,
+    types: &[RecordKind],
+    opts: &LookupOptions,
+) -> ServerAttempt {
     let start = Instant::now();
     let deadline = start + opts.timeout;
     let mut pending = tokio::task::JoinSet::new();
@@ -393,7 +419,9 @@ async fn ask_one(
     let done = |outcome| QueryAttempt { kind, outcome, elapsed: start.elapsed() };
     let name = match Name::from_ascii(query_name) {
         Ok(name) => name,
-        Err(e) => return (done(Outcome::Malformed { message: format!("cannot encode {query_name}: {e}") }), None),
+        Err(e) => {
+            return (done(Outcome::Malformed { message: format!("cannot encode {query_name}: {e}") }), None);
+        }
     };
     let mut request = Message::query();
     request.metadata.recursion_desired = true;
@@ -412,7 +440,9 @@ async fn ask_one(
                 Wire::NXDomain => ResponseCode::NxDomain,
                 Wire::ServFail => return (done(Outcome::ServFail), None),
                 Wire::Refused => return (done(Outcome::Refused), None),
-                other => return (done(Outcome::OtherResponseCode { response_code: other.to_string() }), None),
+                other => {
+                    return (done(Outcome::OtherResponseCode { response_code: other.to_string() }), None);
+                }
             };
             let answer = answer_from(response, query_name, kind);
             let outcome = Outcome::Answered {
@@ -442,7 +472,11 @@ pub struct HostLookup {
 
 /// Resolves `name` to addresses the way the app would: hosts file first (unless `servers` is
 /// explicit), then each server in order with the whole timeout each.
-pub async fn resolve_host(name: &DomainName, servers: &ServerList, opts: &LookupOptions) -> Result<HostLookup, LookupError> {
+pub async fn resolve_host(
+    name: &DomainName,
+    servers: &ServerList,
+    opts: &LookupOptions,
+) -> Result<HostLookup, LookupError> {
     let target = QueryTarget::Name(name.clone());
     let found = lookup(&target, &opts.family.kinds(), servers, opts).await;
     let answer = found.result()?;

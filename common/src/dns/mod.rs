@@ -16,11 +16,13 @@ pub mod servers;
 pub use exchange::Transport;
 pub use hosts::{Hosts, default_hosts_path};
 pub use lookup::{
-    AnsweredBy, Agreement, AgreementGroup, HostLookup, Lookup, LookupError, LookupOptions, Outcome, QueryAttempt,
-    ServerAttempt, lookup, resolve_host,
+    Agreement, AgreementGroup, AnsweredBy, HostLookup, Lookup, LookupError, LookupOptions, Outcome,
+    QueryAttempt, ServerAttempt, lookup, resolve_host,
 };
 pub use privatelink::{PrivateLinkFinding, PrivateLinkStatus, privatelink_finding};
-pub use records::{Answer, CnameLink, DnsRecord, Family, QueryTarget, RecordKind, ResponseCode, UnknownRecordKind};
+pub use records::{
+    Answer, CnameLink, DnsRecord, Family, QueryTarget, RecordKind, ResponseCode, UnknownRecordKind,
+};
 pub use servers::{ServerError, ServerList, ServerSource, parse_server, servers_for_app};
 
 use std::time::Duration;

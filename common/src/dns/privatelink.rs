@@ -34,7 +34,10 @@ impl PrivateLinkFinding {
     pub fn explain(&self) -> String {
         match self.status {
             PrivateLinkStatus::Private => {
-                format!("{} resolves to a private address, so the private DNS zone answered", self.privatelink_name)
+                format!(
+                    "{} resolves to a private address, so the private DNS zone answered",
+                    self.privatelink_name
+                )
             }
             PrivateLinkStatus::Public => format!(
                 "{} resolves to public address {}: the private DNS zone is not linked to the network these DNS servers serve, or custom DNS does not forward to {AZURE_DNS}",
@@ -73,7 +76,8 @@ pub fn is_private_address(addr: IpAddr) -> bool {
 /// `addresses` what the chain ended at. `None` when no name in the chain is a privatelink name.
 pub fn privatelink_finding(names: &[String], addresses: &[IpAddr]) -> Option<PrivateLinkFinding> {
     let privatelink_name = names.iter().find(|n| is_privatelink_name(n))?.trim_end_matches('.').to_owned();
-    let public_addresses: Vec<IpAddr> = addresses.iter().copied().filter(|a| !is_private_address(*a)).collect();
+    let public_addresses: Vec<IpAddr> =
+        addresses.iter().copied().filter(|a| !is_private_address(*a)).collect();
     let status = if addresses.is_empty() {
         PrivateLinkStatus::NoAddress
     } else if public_addresses.is_empty() {
@@ -126,13 +130,22 @@ mod tests {
         let chain = |names: &[&str]| names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let ips = |list: &[&str]| list.iter().map(|s| s.parse().unwrap()).collect::<Vec<IpAddr>>();
         let linked = chain(&["x.blob.core.windows.net", "x.privatelink.blob.core.windows.net"]);
-        let via = chain(&["x.blob.core.windows.net", "x.privatelink.blob.core.windows.net.", "blob.public.example."]);
+        let via = chain(&[
+            "x.blob.core.windows.net",
+            "x.privatelink.blob.core.windows.net.",
+            "blob.public.example.",
+        ]);
         let plain = chain(&["www.example.com", "edge.example.net"]);
 
-        let cases: [(&[String], Vec<IpAddr>, Option<(PrivateLinkStatus, Vec<IpAddr>)>); 6] = [
+        type Case<'a> = (&'a [String], Vec<IpAddr>, Option<(PrivateLinkStatus, Vec<IpAddr>)>);
+        let cases: [Case<'_>; 6] = [
             (&linked, ips(&["10.1.2.3"]), Some((PrivateLinkStatus::Private, vec![]))),
             (&via, ips(&["203.0.113.7"]), Some((PrivateLinkStatus::Public, ips(&["203.0.113.7"])))),
-            (&via, ips(&["10.1.2.3", "203.0.113.7"]), Some((PrivateLinkStatus::Public, ips(&["203.0.113.7"])))),
+            (
+                &via,
+                ips(&["10.1.2.3", "203.0.113.7"]),
+                Some((PrivateLinkStatus::Public, ips(&["203.0.113.7"]))),
+            ),
             (&linked, vec![], Some((PrivateLinkStatus::NoAddress, vec![]))),
             (&plain, ips(&["203.0.113.7"]), None),
             (&plain, ips(&["10.0.0.1"]), None),
@@ -144,7 +157,11 @@ mod tests {
                 Some((status, public)) => {
                     let got = got.expect("finding");
                     assert_eq!(got.privatelink_name, "x.privatelink.blob.core.windows.net");
-                    assert_eq!((got.status, got.public_addresses), (status, public), "{names:?} {addresses:?}");
+                    assert_eq!(
+                        (got.status, got.public_addresses),
+                        (status, public),
+                        "{names:?} {addresses:?}"
+                    );
                 }
             }
         }

@@ -192,7 +192,8 @@ fn same_name(a: &hickory_proto::rr::Name, b: &str) -> bool {
 pub(crate) fn answer_from(message: &Message, query_name: &str, kind: RecordKind) -> Answer {
     let nx = message.metadata.response_code == hickory_proto::op::ResponseCode::NXDomain;
     // Some servers put chased records in the additional section: follow the chain in both.
-    let records: Vec<&hickory_proto::rr::Record> = message.answers.iter().chain(message.additionals.iter()).collect();
+    let records: Vec<&hickory_proto::rr::Record> =
+        message.answers.iter().chain(message.additionals.iter()).collect();
     let mut current = query_name.trim_end_matches('.').to_owned();
     let mut chain = Vec::new();
     // A loop in a broken zone must not hang us: no real chain is this long.

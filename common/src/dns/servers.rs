@@ -101,7 +101,11 @@ pub fn parse_server(value: &str) -> Result<SocketAddr, ServerError> {
     if let Some((host, port)) = text.rsplit_once(':') {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.parse::<IpAddr>().is_ok() {
-            return Err(bad(if port.parse::<u32>().is_ok() { "port out of range (1-65535)" } else { "port is not a number" }));
+            return Err(bad(if port.parse::<u32>().is_ok() {
+                "port out of range (1-65535)"
+            } else {
+                "port is not a number"
+            }));
         }
     }
     Err(bad("not an IP address (use ip, ip:port or [v6]:port)"))
@@ -152,7 +156,9 @@ pub fn website_dns_servers(env: &dyn Fn(&str) -> Option<String>) -> Result<Optio
     let entries: Vec<&str> = primary.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
     for (index, entry) in entries.iter().enumerate() {
         if index >= MAX_WEBSITE_DNS_SERVERS {
-            warnings.push(format!("{ENV_DNS_SERVER}: only the first {MAX_WEBSITE_DNS_SERVERS} servers are used; ignored {entry}"));
+            warnings.push(format!(
+                "{ENV_DNS_SERVER}: only the first {MAX_WEBSITE_DNS_SERVERS} servers are used; ignored {entry}"
+            ));
             continue;
         }
         servers.push(parse_server(entry)?);
@@ -172,9 +178,8 @@ pub fn system_servers(resolv_conf: &Path) -> Result<ServerList, ServerError> {
     #[cfg(windows)]
     {
         let _ = resolv_conf;
-        let (config, _) = hickory_resolver::system_conf::read_system_conf().map_err(|e| ServerError::ReadConfig {
-            path: PathBuf::from("system configuration"),
-            message: e.to_string(),
+        let (config, _) = hickory_resolver::system_conf::read_system_conf().map_err(|e| {
+            ServerError::ReadConfig { path: PathBuf::from("system configuration"), message: e.to_string() }
         })?;
         let mut servers: Vec<SocketAddr> = Vec::new();
         for ns in config.name_servers() {
@@ -243,7 +248,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         move |key| map.get(key).cloned()
     }
 
@@ -272,7 +278,11 @@ mod tests {
             ("300.1.1.1", "not an IP address (use ip, ip:port or [v6]:port)"),
         ];
         for (input, reason) in bad {
-            assert_eq!(parse_server(input), Err(ServerError::BadServer { value: input.to_owned(), reason }), "{input}");
+            assert_eq!(
+                parse_server(input),
+                Err(ServerError::BadServer { value: input.to_owned(), reason }),
+                "{input}"
+            );
         }
     }
 
@@ -294,11 +304,25 @@ mod tests {
             },
             Case { env: &[(ENV_DNS_ALT_SERVER, "10.0.0.9")], want: Some(&["10.0.0.9:53"]), warnings: 0 },
             Case {
-                env: &[(ENV_DNS_SERVER, "1.0.0.1,1.0.0.2,1.0.0.3,1.0.0.4,1.0.0.5,1.0.0.6"), (ENV_DNS_ALT_SERVER, "1.0.0.9")],
-                want: Some(&["1.0.0.1:53", "1.0.0.2:53", "1.0.0.3:53", "1.0.0.4:53", "1.0.0.5:53", "1.0.0.9:53"]),
+                env: &[
+                    (ENV_DNS_SERVER, "1.0.0.1,1.0.0.2,1.0.0.3,1.0.0.4,1.0.0.5,1.0.0.6"),
+                    (ENV_DNS_ALT_SERVER, "1.0.0.9"),
+                ],
+                want: Some(&[
+                    "1.0.0.1:53",
+                    "1.0.0.2:53",
+                    "1.0.0.3:53",
+                    "1.0.0.4:53",
+                    "1.0.0.5:53",
+                    "1.0.0.9:53",
+                ]),
                 warnings: 1,
             },
-            Case { env: &[(ENV_DNS_SERVER, " 127.0.0.1:5300 , [::1]:5301 ")], want: Some(&["127.0.0.1:5300", "[::1]:5301"]), warnings: 0 },
+            Case {
+                env: &[(ENV_DNS_SERVER, " 127.0.0.1:5300 , [::1]:5301 ")],
+                want: Some(&["127.0.0.1:5300", "[::1]:5301"]),
+                warnings: 0,
+            },
         ];
         for case in cases {
             let env = env_of(case.env);
@@ -307,7 +331,12 @@ mod tests {
                 None => assert_eq!(got, None, "{:?}", case.env),
                 Some(want) => {
                     let got = got.unwrap();
-                    assert_eq!(got.servers, want.iter().map(|s| addr(s)).collect::<Vec<_>>(), "{:?}", case.env);
+                    assert_eq!(
+                        got.servers,
+                        want.iter().map(|s| addr(s)).collect::<Vec<_>>(),
+                        "{:?}",
+                        case.env
+                    );
                     assert_eq!(got.source, ServerSource::WebsiteDnsServer);
                     assert_eq!(got.warnings.len(), case.warnings, "{:?}", case.env);
                 }
@@ -343,7 +372,11 @@ mod tests {
             ("nameserver 10.0.0.1\nnameserver 10.0.0.1\n", &["10.0.0.1:53"]),
         ];
         for (text, want) in cases {
-            assert_eq!(parse_resolv_conf(text.as_bytes()), want.iter().map(|s| addr(s)).collect::<Vec<_>>(), "{text:?}");
+            assert_eq!(
+                parse_resolv_conf(text.as_bytes()),
+                want.iter().map(|s| addr(s)).collect::<Vec<_>>(),
+                "{text:?}"
+            );
         }
     }
 
@@ -361,13 +394,22 @@ mod tests {
         let none = env_of(&[]);
 
         let got = servers_for_app(Some("127.0.0.9:5300"), &website, &conf).unwrap();
-        assert_eq!((got.servers, got.source, got.env_timeout), (vec![addr("127.0.0.9:5300")], ServerSource::Argument, Some(Duration::from_secs(7))));
+        assert_eq!(
+            (got.servers, got.source, got.env_timeout),
+            (vec![addr("127.0.0.9:5300")], ServerSource::Argument, Some(Duration::from_secs(7)))
+        );
         let got = servers_for_app(None, &website, &conf).unwrap();
         assert_eq!((got.servers, got.source), (vec![addr("127.0.0.2:53")], ServerSource::WebsiteDnsServer));
         let got = servers_for_app(None, &none, &conf).unwrap();
-        assert_eq!((got.servers, got.source), (vec![addr("127.0.0.53:53")], ServerSource::ResolvConf(conf.clone())));
+        assert_eq!(
+            (got.servers, got.source),
+            (vec![addr("127.0.0.53:53")], ServerSource::ResolvConf(conf.clone()))
+        );
         assert!(matches!(servers_for_app(None, &none, &empty), Err(ServerError::NoServers { .. })));
-        assert!(matches!(servers_for_app(None, &none, &dir.join("missing")), Err(ServerError::ReadConfig { .. })));
+        assert!(matches!(
+            servers_for_app(None, &none, &dir.join("missing")),
+            Err(ServerError::ReadConfig { .. })
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

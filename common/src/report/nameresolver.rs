@@ -27,15 +27,30 @@ pub fn human_duration(d: Duration) -> String {
 fn failure_line(server: SocketAddr, outcome: &Outcome, elapsed: Duration) -> String {
     match outcome {
         Outcome::TimedOut { after, .. } => {
-            format!("DNS server {} {} after {}", server_label(server), outcome.describe(), human_duration(*after))
+            format!(
+                "DNS server {} {} after {}",
+                server_label(server),
+                outcome.describe(),
+                human_duration(*after)
+            )
         }
-        _ => format!("DNS server {} {} after {}", server_label(server), outcome.describe(), human_duration(elapsed)),
+        _ => format!(
+            "DNS server {} {} after {}",
+            server_label(server),
+            outcome.describe(),
+            human_duration(elapsed)
+        ),
     }
 }
 
 /// Renders `lookup` as text. `target` is what the user asked for (a reverse lookup shows the
 /// address under `Addresses:`).
-pub fn render_text(w: &mut dyn Write, target: &QueryTarget, lookup: &Lookup, all_servers: bool) -> io::Result<()> {
+pub fn render_text(
+    w: &mut dyn Write,
+    target: &QueryTarget,
+    lookup: &Lookup,
+    all_servers: bool,
+) -> io::Result<()> {
     for warning in &lookup.servers.warnings {
         writeln!(w, "Warning: {warning}")?;
     }
@@ -59,7 +74,11 @@ pub fn render_text(w: &mut dyn Write, target: &QueryTarget, lookup: &Lookup, all
         (Ok(answer), Some(server)) => {
             writeln!(w, "Server: {server}")?;
             writeln!(w)?;
-            writeln!(w, "{}", if answer.authoritative { "Authoritative answer:" } else { "Non-authoritative answer:" })?;
+            writeln!(
+                w,
+                "{}",
+                if answer.authoritative { "Authoritative answer:" } else { "Non-authoritative answer:" }
+            )?;
             if let QueryTarget::Reverse(ip) = target {
                 let mut names = answer.records.iter().map(|r| r.data.as_str());
                 writeln!(w, "Name: {}", names.next().unwrap_or_default())?;
@@ -80,8 +99,11 @@ pub fn render_text(w: &mut dyn Write, target: &QueryTarget, lookup: &Lookup, all
                         writeln!(w, "\t{addr}")?;
                     }
                 }
-                let others: Vec<_> =
-                    answer.records.iter().filter(|r| r.kind != "A" && r.kind != "AAAA" && r.kind != "CNAME").collect();
+                let others: Vec<_> = answer
+                    .records
+                    .iter()
+                    .filter(|r| r.kind != "A" && r.kind != "AAAA" && r.kind != "CNAME")
+                    .collect();
                 if !others.is_empty() {
                     writeln!(w, "Records: ")?;
                     for record in others {
@@ -160,7 +182,13 @@ fn render_agreement(w: &mut dyn Write, lookup: &Lookup) -> io::Result<()> {
 }
 
 /// Renders `lookup` as one JSON document (see README "JSON schema").
-pub fn render_json(w: &mut dyn Write, input: &str, target: &QueryTarget, lookup: &Lookup, all_servers: bool) -> io::Result<()> {
+pub fn render_json(
+    w: &mut dyn Write,
+    input: &str,
+    target: &QueryTarget,
+    lookup: &Lookup,
+    all_servers: bool,
+) -> io::Result<()> {
     let result = lookup.result();
     let reverse: Option<IpAddr> = match target {
         QueryTarget::Reverse(ip) => Some(*ip),
