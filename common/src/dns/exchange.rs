@@ -59,17 +59,16 @@ pub(crate) async fn exchange(
     deadline: Instant,
 ) -> Result<Exchanged, Failure> {
     let bytes = request.to_vec().map_err(|e| Failure::Malformed(format!("cannot encode query: {e}")))?;
-    let id = request.metadata.id;
-    match transport {
+        match transport {
         Transport::Tcp => {
-            let response = tcp(server, &bytes, id, deadline).await?;
+            let response = tcp(server, &bytes, request, deadline).await?;
             Ok(Exchanged { response, transport: Transport::Tcp, retried_over_tcp: false })
         }
         Transport::Udp => {
-            let response = udp(server, &bytes, id, deadline).await?;
+            let response = udp(server, &bytes, request, deadline).await?;
             if response.metadata.truncation {
                 tracing::debug!(%server, "truncated UDP reply, retrying over TCP");
-                let response = tcp(server, &bytes, id, deadline).await?;
+                let response = tcp(server, &bytes, request, deadline).await?;
                 return Ok(Exchanged { response, transport: Transport::Tcp, retried_over_tcp: true });
             }
             Ok(Exchanged { response, transport: Transport::Udp, retried_over_tcp: false })
@@ -88,19 +87,28 @@ fn network(op: &str, e: &io::Error) -> Failure {
 }
 
 /// Decides what to do with one datagram or frame: `Ok(Some)` accept, `Ok(None)` ignore
-/// (someone else's reply), `Err` malformed.
-fn judge(data: &[u8], id: u16) -> Result<Option<Message>, Failure> {
-    if data.len() < 2 || u16::from_be_bytes([data[0], data[1]]) != id {
+/// (someone else's reply: wrong id, or a question that is not ours), `Err` malformed.
+fn judge(data: &[u8], request: &Message) -> Result<Option<Message>, Failure> {
+    if data.len() < 2 || u16::from_be_bytes([data[0], data[1]]) != request.metadata.id {
         return Ok(None);
     }
+    let ours = |reply: &Message| match (reply.queries.first(), request.queries.first()) {
+        (Some(got), Some(sent)) => {
+            got.query_type() == sent.query_type() && got.name() == sent.name()
+        }
+        // Error replies may omit the question section.
+        _ => true,
+    };
     match Message::from_vec(data) {
-        Ok(message) if message.metadata.message_type == MessageType::Response => Ok(Some(message)),
+        Ok(message) if message.metadata.message_type == MessageType::Response && ours(&message) => {
+            Ok(Some(message))
+        }
         Ok(_) => Ok(None),
         Err(e) => Err(Failure::Malformed(format!("{} bytes that are not a DNS message: {e}", data.len()))),
     }
 }
 
-async fn udp(server: SocketAddr, bytes: &[u8], id: u16, deadline: Instant) -> Result<Message, Failure> {
+async fn udp(server: SocketAddr, bytes: &[u8], request: &Message, deadline: Instant) -> Result<Message, Failure> {
     let local: SocketAddr = if server.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
     let socket = UdpSocket::bind(local).await.map_err(|e| network("bind", &e))?;
     // A connected socket receives only the server's datagrams and surfaces ICMP errors.
@@ -114,7 +122,7 @@ async fn udp(server: SocketAddr, bytes: &[u8], id: u16, deadline: Instant) -> Re
             Ok(Err(e)) => return Err(network("receive", &e)),
             Ok(Ok(n)) => n,
         };
-        match judge(&buf[..received], id)? {
+        match judge(&buf[..received], request)? {
             Some(message) => return Ok(message),
             None => {
                 tracing::debug!(%server, received, "ignoring a reply that is not ours");
@@ -124,7 +132,7 @@ async fn udp(server: SocketAddr, bytes: &[u8], id: u16, deadline: Instant) -> Re
     }
 }
 
-async fn tcp(server: SocketAddr, bytes: &[u8], id: u16, deadline: Instant) -> Result<Message, Failure> {
+async fn tcp(server: SocketAddr, bytes: &[u8], request: &Message, deadline: Instant) -> Result<Message, Failure> {
     let timed_out = || Failure::TimedOut { ignored: 0 };
     let mut stream = timeout_at(deadline, TcpStream::connect(server))
         .await
@@ -155,7 +163,7 @@ async fn tcp(server: SocketAddr, bytes: &[u8], id: u16, deadline: Instant) -> Re
             Ok(Err(e)) => return Err(network("TCP receive", &e)),
             Ok(Ok(_)) => {}
         }
-        match judge(&body, id)? {
+        match judge(&body, request)? {
             Some(message) => return Ok(message),
             None => ignored += 1,
         }

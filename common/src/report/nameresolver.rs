@@ -5,7 +5,12 @@ use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use crate::dns::{AnsweredBy, Lookup, LookupError, Outcome, PrivateLinkStatus, QueryTarget, ResponseCode};
+use serde::Serialize;
+
+use crate::dns::{
+    Agreement, Answer, AnsweredBy, Lookup, LookupError, Outcome, PrivateLinkFinding, PrivateLinkStatus,
+    QueryTarget, RecordKind, ResponseCode, ServerAttempt, ServerList, Transport,
+};
 
 /// Version of the JSON document; bumped on incompatible changes.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
@@ -169,8 +174,11 @@ fn render_agreement(w: &mut dyn Write, lookup: &Lookup) -> io::Result<()> {
     }
     let agreement = lookup.agreement();
     let answered: usize = agreement.groups.iter().map(|g| g.servers.len()).sum();
-    if agreement.agree {
-        writeln!(w, "The {answered} server(s) that answered agree.")?;
+    let asked = lookup.attempts.len();
+    if answered == 0 {
+        writeln!(w, "None of the {asked} servers answered.")?;
+    } else if agreement.agree {
+        writeln!(w, "{answered} of {asked} servers answered, and their answers agree.")?;
     } else {
         writeln!(
             w,
@@ -190,32 +198,66 @@ pub fn render_json(
     all_servers: bool,
 ) -> io::Result<()> {
     let result = lookup.result();
-    let reverse: Option<IpAddr> = match target {
-        QueryTarget::Reverse(ip) => Some(*ip),
-        QueryTarget::Name(_) => None,
-    };
-    let document = serde_json::json!({
-        "schema_version": JSON_SCHEMA_VERSION,
-        "tool": "nameresolver",
-        "query": {
-            "input": input,
-            "name": lookup.query_name,
-            "reverse_of": reverse,
-            "types": lookup.types,
+    let document = JsonDocument {
+        schema_version: JSON_SCHEMA_VERSION,
+        tool: "nameresolver",
+        query: JsonQuery {
+            input,
+            name: &lookup.query_name,
+            reverse_of: match target {
+                QueryTarget::Reverse(ip) => Some(*ip),
+                QueryTarget::Name(_) => None,
+            },
+            types: &lookup.types,
         },
-        "servers": lookup.servers,
-        "transport": lookup.transport,
-        "timeout_ms": lookup.timeout.as_secs_f64() * 1e3,
-        "result": match &result { Ok(_) => "resolved", Err(e) => e.kind() },
-        "error": result.as_ref().err().map(ToString::to_string),
-        "all_timed_out": result.as_ref().err().is_some_and(LookupError::all_timed_out),
-        "answered_by": lookup.answered_by,
-        "answer": lookup.answer,
-        "privatelink": lookup.privatelink(),
-        "agreement": all_servers.then(|| lookup.agreement()),
-        "attempts": lookup.attempts,
-        "elapsed_ms": (lookup.elapsed.as_secs_f64() * 1e6).round() / 1e3,
-    });
+        result: match &result {
+            Ok(_) => "resolved",
+            Err(e) => e.kind(),
+        },
+        error: result.as_ref().err().map(ToString::to_string),
+        all_timed_out: result.as_ref().err().is_some_and(LookupError::all_timed_out),
+        answered_by: &lookup.answered_by,
+        answer: lookup.answer.as_ref(),
+        privatelink: lookup.privatelink(),
+        agreement: all_servers.then(|| lookup.agreement()),
+        servers: &lookup.servers,
+        transport: lookup.transport,
+        timeout_ms: ms(lookup.timeout),
+        attempts: &lookup.attempts,
+        elapsed_ms: ms(lookup.elapsed),
+    };
     serde_json::to_writer_pretty(&mut *w, &document).map_err(io::Error::other)?;
     writeln!(w)
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// The JSON document, in the order a reader wants it: verdict first, details after.
+#[derive(Serialize)]
+struct JsonDocument<'a> {
+    schema_version: u32,
+    tool: &'static str,
+    query: JsonQuery<'a>,
+    result: &'static str,
+    error: Option<String>,
+    all_timed_out: bool,
+    answered_by: &'a AnsweredBy,
+    answer: Option<&'a Answer>,
+    privatelink: Option<PrivateLinkFinding>,
+    agreement: Option<Agreement>,
+    servers: &'a ServerList,
+    transport: Transport,
+    timeout_ms: f64,
+    attempts: &'a [ServerAttempt],
+    elapsed_ms: f64,
+}
+
+#[derive(Serialize)]
+struct JsonQuery<'a> {
+    input: &'a str,
+    name: &'a str,
+    reverse_of: Option<IpAddr>,
+    types: &'a [RecordKind],
 }
