@@ -59,7 +59,7 @@ pub(crate) async fn exchange(
     deadline: Instant,
 ) -> Result<Exchanged, Failure> {
     let bytes = request.to_vec().map_err(|e| Failure::Malformed(format!("cannot encode query: {e}")))?;
-        match transport {
+    match transport {
         Transport::Tcp => {
             let response = tcp(server, &bytes, request, deadline).await?;
             Ok(Exchanged { response, transport: Transport::Tcp, retried_over_tcp: false })
@@ -93,9 +93,7 @@ fn judge(data: &[u8], request: &Message) -> Result<Option<Message>, Failure> {
         return Ok(None);
     }
     let ours = |reply: &Message| match (reply.queries.first(), request.queries.first()) {
-        (Some(got), Some(sent)) => {
-            got.query_type() == sent.query_type() && got.name() == sent.name()
-        }
+        (Some(got), Some(sent)) => got.query_type() == sent.query_type() && got.name() == sent.name(),
         // Error replies may omit the question section.
         _ => true,
     };
@@ -108,7 +106,12 @@ fn judge(data: &[u8], request: &Message) -> Result<Option<Message>, Failure> {
     }
 }
 
-async fn udp(server: SocketAddr, bytes: &[u8], request: &Message, deadline: Instant) -> Result<Message, Failure> {
+async fn udp(
+    server: SocketAddr,
+    bytes: &[u8],
+    request: &Message,
+    deadline: Instant,
+) -> Result<Message, Failure> {
     let local: SocketAddr = if server.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
     let socket = UdpSocket::bind(local).await.map_err(|e| network("bind", &e))?;
     // A connected socket receives only the server's datagrams and surfaces ICMP errors.
@@ -132,7 +135,12 @@ async fn udp(server: SocketAddr, bytes: &[u8], request: &Message, deadline: Inst
     }
 }
 
-async fn tcp(server: SocketAddr, bytes: &[u8], request: &Message, deadline: Instant) -> Result<Message, Failure> {
+async fn tcp(
+    server: SocketAddr,
+    bytes: &[u8],
+    request: &Message,
+    deadline: Instant,
+) -> Result<Message, Failure> {
     let timed_out = || Failure::TimedOut { ignored: 0 };
     let mut stream = timeout_at(deadline, TcpStream::connect(server))
         .await

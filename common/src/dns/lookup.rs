@@ -489,3 +489,108 @@ pub async fn resolve_host(
         elapsed: found.elapsed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::{MessageType, OpCode};
+    use hickory_proto::rr::rdata::A;
+    use hickory_proto::rr::{RData, Record, RecordType};
+
+    /// A loopback UDP server answering every A query with `answer` (AAAA: no data); a `None`
+    /// answer makes a silent server.
+    async fn udp_server(answer: Option<&'static str>) -> SocketAddr {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+                let (Some(ip), Ok(query)) = (answer, Message::from_vec(&buf[..n])) else { continue };
+                let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+                reply.add_query(query.queries[0].clone());
+                if query.queries[0].query_type() == RecordType::A {
+                    let owner = query.queries[0].name().clone();
+                    reply.add_answer(Record::from_rdata(owner, 5, RData::A(A(ip.parse().unwrap()))));
+                }
+                let _ = socket.send_to(&reply.to_vec().unwrap(), peer).await;
+            }
+        });
+        addr
+    }
+
+    fn website(servers: Vec<SocketAddr>) -> ServerList {
+        ServerList {
+            servers,
+            source: super::super::ServerSource::WebsiteDnsServer,
+            env_timeout: None,
+            warnings: vec![],
+        }
+    }
+
+    fn opts(hosts_file: Option<PathBuf>) -> LookupOptions {
+        LookupOptions { timeout: Duration::from_millis(150), hosts_file, ..LookupOptions::default() }
+    }
+
+    #[tokio::test]
+    async fn resolve_host_moves_past_a_dead_server() {
+        let dead = udp_server(None).await;
+        let live = udp_server(Some("10.0.0.7")).await;
+        let name = DomainName::parse("app.test").unwrap();
+        let found = resolve_host(&name, &website(vec![dead, live]), &opts(None)).await.unwrap();
+        assert_eq!(found.addresses, ["10.0.0.7".parse::<IpAddr>().unwrap()]);
+        assert_eq!(found.answered_by, AnsweredBy::Server { server: live });
+        assert_eq!(found.attempts.len(), 2);
+        assert!(matches!(found.attempts[0].outcome, Outcome::TimedOut { .. }));
+        assert!(found.elapsed >= Duration::from_millis(150));
+
+        let v6 = LookupOptions { family: Family::V6, ..opts(None) };
+        let err = resolve_host(&name, &ServerList::explicit(vec![live]), &v6).await.unwrap_err();
+        assert!(matches!(err, LookupError::NoData { .. }), "{err:?}");
+        assert!(!err.all_timed_out());
+
+        let err = resolve_host(&name, &website(vec![dead, dead]), &opts(None)).await.unwrap_err();
+        assert!(err.all_timed_out(), "{err:?}");
+        assert_eq!(err.kind(), "all_servers_failed");
+
+        let err = resolve_host(&name, &website(vec![]), &opts(None)).await.unwrap_err();
+        assert_eq!(err, LookupError::NoServers);
+    }
+
+    #[tokio::test]
+    async fn hosts_file_answers_unless_the_server_is_explicit() {
+        let live = udp_server(Some("10.0.0.7")).await;
+        let path = std::env::temp_dir().join(format!("netdiag-hosts-{}", std::process::id()));
+        std::fs::write(&path, "10.1.1.1 app.test\n").unwrap();
+        let name = DomainName::parse("app.test").unwrap();
+
+        let found = resolve_host(&name, &website(vec![live]), &opts(Some(path.clone()))).await.unwrap();
+        assert_eq!(found.addresses, ["10.1.1.1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(found.answered_by, AnsweredBy::HostsFile { path: path.clone() });
+        assert!(found.attempts.is_empty());
+
+        let found =
+            resolve_host(&name, &ServerList::explicit(vec![live]), &opts(Some(path.clone()))).await.unwrap();
+        assert_eq!(found.addresses, ["10.0.0.7".parse::<IpAddr>().unwrap()]);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[tokio::test]
+    async fn all_servers_reports_disagreement() {
+        let one = udp_server(Some("10.0.0.7")).await;
+        let same = udp_server(Some("10.0.0.7")).await;
+        let other = udp_server(Some("203.0.113.9")).await;
+        let target = QueryTarget::Name(DomainName::parse("app.test").unwrap());
+        let all = LookupOptions { all_servers: true, ..opts(None) };
+
+        let agree = lookup(&target, &[RecordKind::A], &website(vec![one, same]), &all).await;
+        assert!(agree.agreement().agree);
+        assert_eq!(agree.agreement().groups[0].servers, [one, same]);
+
+        let differ = lookup(&target, &[RecordKind::A], &website(vec![one, other, same]), &all).await;
+        let agreement = differ.agreement();
+        assert!(!agreement.agree);
+        assert_eq!(agreement.groups.len(), 2);
+        assert_eq!(agreement.groups[1].answer, "A 203.0.113.9");
+        assert_eq!(differ.answered_by, AnsweredBy::Server { server: one });
+    }
+}

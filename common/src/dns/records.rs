@@ -248,3 +248,163 @@ pub(crate) fn answer_from(message: &Message, query_name: &str, kind: RecordKind)
         addresses,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::{MessageType, OpCode};
+    use hickory_proto::rr::rdata::{A, AAAA, CNAME};
+    use hickory_proto::rr::{Name, Record};
+
+    fn name(s: &str) -> Name {
+        Name::from_ascii(s).unwrap()
+    }
+
+    fn cname(from: &str, to: &str) -> Record {
+        Record::from_rdata(name(from), 60, RData::CNAME(CNAME(name(to))))
+    }
+
+    fn a(owner: &str, ip: &str) -> Record {
+        Record::from_rdata(name(owner), 30, RData::A(A(ip.parse().unwrap())))
+    }
+
+    fn reply(answers: Vec<Record>, additionals: Vec<Record>, nx: bool) -> Message {
+        let mut m = Message::new(1, MessageType::Response, OpCode::Query);
+        if nx {
+            m.metadata.response_code = hickory_proto::op::ResponseCode::NXDomain;
+        }
+        m.answers = answers;
+        m.additionals = additionals;
+        m
+    }
+
+    #[test]
+    fn chains_and_records_table() {
+        struct Case {
+            what: &'static str,
+            message: Message,
+            kind: RecordKind,
+            canonical: &'static str,
+            chain: usize,
+            data: &'static [&'static str],
+            code: ResponseCode,
+        }
+        let cases = [
+            Case {
+                what: "plain A",
+                message: reply(vec![a("www.test.", "10.0.0.1")], vec![], false),
+                kind: RecordKind::A,
+                canonical: "www.test",
+                chain: 0,
+                data: &["10.0.0.1"],
+                code: ResponseCode::NoError,
+            },
+            Case {
+                what: "two-link chain, case-insensitive owner names",
+                message: reply(
+                    vec![
+                        cname("Alias.test.", "mid.test."),
+                        cname("MID.test.", "www.test."),
+                        a("www.test.", "10.0.0.1"),
+                    ],
+                    vec![],
+                    false,
+                ),
+                kind: RecordKind::A,
+                canonical: "www.test",
+                chain: 2,
+                data: &["10.0.0.1"],
+                code: ResponseCode::NoError,
+            },
+            Case {
+                what: "records at another name are not the answer",
+                message: reply(
+                    vec![cname("alias.test.", "www.test."), a("other.test.", "10.9.9.9")],
+                    vec![],
+                    false,
+                ),
+                kind: RecordKind::A,
+                canonical: "www.test",
+                chain: 1,
+                data: &[],
+                code: ResponseCode::NoError,
+            },
+            Case {
+                what: "chased records in the additional section",
+                message: reply(
+                    vec![cname("alias.test.", "www.test.")],
+                    vec![a("www.test.", "10.0.0.2")],
+                    false,
+                ),
+                kind: RecordKind::A,
+                canonical: "www.test",
+                chain: 1,
+                data: &["10.0.0.2"],
+                code: ResponseCode::NoError,
+            },
+            Case {
+                what: "a CNAME loop ends",
+                message: reply(
+                    vec![cname("alias.test.", "loop.test."), cname("loop.test.", "alias.test.")],
+                    vec![],
+                    false,
+                ),
+                kind: RecordKind::A,
+                canonical: "loop.test",
+                chain: 1,
+                data: &[],
+                code: ResponseCode::NoError,
+            },
+            Case {
+                what: "CNAME query returns the chain",
+                message: reply(vec![cname("alias.test.", "www.test.")], vec![], false),
+                kind: RecordKind::CNAME,
+                canonical: "www.test",
+                chain: 1,
+                data: &["www.test"],
+                code: ResponseCode::NoError,
+            },
+            Case {
+                what: "NXDOMAIN after a CNAME",
+                message: reply(vec![cname("alias.test.", "gone.test.")], vec![], true),
+                kind: RecordKind::A,
+                canonical: "gone.test",
+                chain: 1,
+                data: &[],
+                code: ResponseCode::NxDomain,
+            },
+        ];
+        for case in cases {
+            let query = if case.what == "plain A" { "www.test." } else { "alias.test." };
+            let answer = answer_from(&case.message, query, case.kind);
+            assert_eq!(answer.canonical_name, case.canonical, "{}", case.what);
+            assert_eq!(answer.cname_chain.len(), case.chain, "{}", case.what);
+            let data: Vec<&str> = answer.records.iter().map(|r| r.data.as_str()).collect();
+            assert_eq!(data, case.data, "{}", case.what);
+            assert_eq!(answer.response_code, case.code, "{}", case.what);
+        }
+    }
+
+    #[test]
+    fn merge_keeps_both_families_once() {
+        let mut first =
+            answer_from(&reply(vec![a("www.test.", "10.0.0.1")], vec![], false), "www.test.", RecordKind::A);
+        let aaaa = Record::from_rdata(name("www.test."), 30, RData::AAAA(AAAA("fd00::1".parse().unwrap())));
+        let second = answer_from(&reply(vec![aaaa], vec![], false), "www.test.", RecordKind::AAAA);
+        first.merge(second.clone());
+        first.merge(second);
+        let addresses: Vec<String> = first.addresses.iter().map(ToString::to_string).collect();
+        assert_eq!(addresses, ["10.0.0.1", "fd00::1"]);
+        assert_eq!(first.records.len(), 2);
+    }
+
+    #[test]
+    fn reverse_names() {
+        let v4 = QueryTarget::Reverse("10.0.0.5".parse().unwrap());
+        assert_eq!(v4.wire_name(), "5.0.0.10.in-addr.arpa.");
+        let v6 = QueryTarget::Reverse("2001:db8::1".parse().unwrap());
+        assert!(v6.wire_name().ends_with(".8.b.d.0.1.0.0.2.ip6.arpa."), "{}", v6.wire_name());
+        assert_eq!("aaaa".parse::<RecordKind>(), Ok(RecordKind::AAAA));
+        assert!("ANY".parse::<RecordKind>().is_err());
+    }
+}

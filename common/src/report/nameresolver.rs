@@ -261,3 +261,168 @@ struct JsonQuery<'a> {
     reverse_of: Option<IpAddr>,
     types: &'a [RecordKind],
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::{CnameLink, DnsRecord, ServerSource};
+    use crate::name::DomainName;
+
+    fn server(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    fn answer(code: ResponseCode, authoritative: bool) -> Answer {
+        Answer {
+            response_code: code,
+            authoritative,
+            canonical_name: "final.example".into(),
+            cname_chain: vec![CnameLink {
+                alias: "app.example".into(),
+                target: "final.example".into(),
+                ttl: 60,
+            }],
+            records: if code == ResponseCode::NoError {
+                vec![DnsRecord {
+                    name: "final.example".into(),
+                    kind: "A".into(),
+                    ttl: 60,
+                    data: "10.0.0.5".into(),
+                }]
+            } else {
+                vec![]
+            },
+            addresses: if code == ResponseCode::NoError { vec!["10.0.0.5".parse().unwrap()] } else { vec![] },
+        }
+    }
+
+    fn attempt(addr: &str, outcome: Outcome, answer: Option<Answer>) -> ServerAttempt {
+        ServerAttempt {
+            server: server(addr),
+            outcome,
+            elapsed: Duration::from_millis(3000),
+            queries: vec![],
+            answer,
+        }
+    }
+
+    fn lookup(attempts: Vec<ServerAttempt>, answered_by: AnsweredBy) -> Lookup {
+        let answer = attempts.iter().find_map(|a| a.answer.clone());
+        Lookup {
+            query_name: "app.example".into(),
+            types: vec![RecordKind::A],
+            servers: ServerList {
+                servers: attempts.iter().map(|a| a.server).collect(),
+                source: ServerSource::WebsiteDnsServer,
+                env_timeout: None,
+                warnings: vec![],
+            },
+            transport: Transport::Udp,
+            timeout: Duration::from_secs(3),
+            answered_by,
+            attempts,
+            answer,
+            elapsed: Duration::from_millis(3012),
+        }
+    }
+
+    fn text(lookup: &Lookup) -> String {
+        let target = QueryTarget::Name(DomainName::parse("app.example").unwrap());
+        let mut out = Vec::new();
+        render_text(&mut out, &target, lookup, false).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn timed_out() -> Outcome {
+        Outcome::TimedOut { after: Duration::from_millis(3001), ignored_replies: 0 }
+    }
+
+    fn answered() -> Outcome {
+        Outcome::Answered {
+            response_code: ResponseCode::NoError,
+            authoritative: false,
+            transport: Transport::Udp,
+            retried_over_tcp: false,
+        }
+    }
+
+    #[test]
+    fn text_table() {
+        let cases = [
+            (
+                "dead server, then an answer",
+                lookup(
+                    vec![
+                        attempt("192.0.2.1:53", timed_out(), None),
+                        attempt("127.0.0.1:53", answered(), Some(answer(ResponseCode::NoError, false))),
+                    ],
+                    AnsweredBy::Server { server: server("127.0.0.1:53") },
+                ),
+                "DNS server 192.0.2.1 timed out after 3.00s\nServer: 127.0.0.1\n\nNon-authoritative answer:\nName: final.example\nAddresses: \n\t10.0.0.5\nAliases: \n\tfinal.example\nLookup time: 3.01s\n",
+            ),
+            (
+                "NXDOMAIN, authoritative",
+                lookup(
+                    vec![attempt("127.0.0.1:5353", answered(), Some(answer(ResponseCode::NxDomain, true)))],
+                    AnsweredBy::Server { server: server("127.0.0.1:5353") },
+                ),
+                "Server: 127.0.0.1:5353\n\n*** 127.0.0.1:5353 can't find app.example: Non-existent domain\nLookup time: 3.01s\n",
+            ),
+            (
+                "every server timed out",
+                lookup(
+                    vec![
+                        attempt("192.0.2.1:53", timed_out(), None),
+                        attempt("192.0.2.2:53", timed_out(), None),
+                    ],
+                    AnsweredBy::Nobody,
+                ),
+                "DNS server 192.0.2.1 timed out after 3.00s\nDNS server 192.0.2.2 timed out after 3.00s\n*** Can't find app.example: every DNS server timed out (2 asked, from WEBSITE_DNS_SERVER/WEBSITE_DNS_ALT_SERVER, 3.00s each)\nLookup time: 3.01s\n",
+            ),
+            (
+                "one refused, one SERVFAIL",
+                lookup(
+                    vec![
+                        attempt("192.0.2.1:53", Outcome::Refused, None),
+                        attempt("192.0.2.2:53", Outcome::ServFail, None),
+                    ],
+                    AnsweredBy::Nobody,
+                ),
+                "DNS server 192.0.2.1 refused the query (REFUSED) after 3.00s\nDNS server 192.0.2.2 failed (SERVFAIL) after 3.00s\n*** Can't find app.example: no DNS server answered (2 asked, from WEBSITE_DNS_SERVER/WEBSITE_DNS_ALT_SERVER, 3.00s each)\nLookup time: 3.01s\n",
+            ),
+        ];
+        for (what, lookup, want) in cases {
+            assert_eq!(text(&lookup), want, "{what}");
+        }
+    }
+
+    #[test]
+    fn json_has_version_result_and_every_attempt() {
+        let found = lookup(
+            vec![
+                attempt("192.0.2.1:53", timed_out(), None),
+                attempt("127.0.0.1:53", answered(), Some(answer(ResponseCode::NoError, false))),
+            ],
+            AnsweredBy::Server { server: server("127.0.0.1:53") },
+        );
+        let target = QueryTarget::Name(DomainName::parse("app.example").unwrap());
+        let mut out = Vec::new();
+        render_json(&mut out, "app.example", &target, &found, false).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(doc["schema_version"], JSON_SCHEMA_VERSION);
+        assert_eq!(doc["result"], "resolved");
+        assert_eq!(doc["attempts"][0]["outcome"]["status"], "timed_out");
+        assert_eq!(doc["attempts"][0]["outcome"]["after_ms"], 3001.0);
+        assert_eq!(doc["attempts"][1]["outcome"]["status"], "answered");
+        assert_eq!(doc["servers"]["source"]["kind"], "website_dns_server");
+        assert_eq!(doc["answer"]["cname_chain"][0]["alias"], "app.example");
+    }
+
+    #[test]
+    fn durations_and_labels() {
+        assert_eq!(human_duration(Duration::from_micros(1234)), "1.2ms");
+        assert_eq!(human_duration(Duration::from_millis(3004)), "3.00s");
+        assert_eq!(server_label(server("10.0.0.1:53")), "10.0.0.1");
+        assert_eq!(server_label(server("[::1]:5353")), "[::1]:5353");
+    }
+}
