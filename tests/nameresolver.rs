@@ -220,12 +220,9 @@ fn every_fault_is_classified_and_the_next_server_answers() {
     let servers: Vec<FaultServer> = faults.iter().map(|f| FaultServer::start(*f)).collect();
     let closed = closed_port();
     let list: Vec<String> = servers.iter().map(|s| s.addr.to_string()).collect();
-    let env = format!("{},{},{}", list[..4].join(","), list[4], closed);
-    // Six servers: the first five through WEBSITE_DNS_SERVER would drop the closed port, so the
-    // last one comes in as the alternate server.
+    // Five faulty servers fill WEBSITE_DNS_SERVER; the working one comes last, as the alternate.
     let env_primary = list.join(",");
     let env_alt = zone.addr.to_string();
-    let _ = env;
     let out = nameresolver_env(
         &[WWW, "--json", "--timeout", "300ms"],
         &[("WEBSITE_DNS_SERVER", &env_primary), ("WEBSITE_DNS_ALT_SERVER", &env_alt)],

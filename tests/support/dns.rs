@@ -1,6 +1,6 @@
 //! DNS servers for tests, all on loopback (or inside a test's own namespace), torn down on drop:
 //!
-//! - [`ZoneServer`]: hickory-server serving the test zone ([`ZONE`] names) over UDP and TCP on
+//! - [`ZoneServer`]: hickory-server serving the test zone (the [`names`] below) over UDP and TCP on
 //!   127.0.0.1 and ::1.
 //! - [`FaultServer`]: a server that misbehaves in one chosen way (silent, SERVFAIL, REFUSED,
 //!   truncated UDP with the answer over TCP, garbage bytes, wrong message id).
