@@ -1,1 +1,144 @@
-fn main() {}
+//! nameresolver: what do the DNS servers this app uses say about a name, and which of them is
+//! broken? Asks each server on its own, 3 s each, as App Service does.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use netdiag_common::dns::{self, LookupOptions, QueryTarget, RecordKind, Transport, servers};
+use netdiag_common::name::DomainName;
+use netdiag_common::report::nameresolver as report;
+
+/// Resolve a name with the DNS servers this app uses, one server at a time.
+///
+/// Servers: DNS_SERVER if given; else WEBSITE_DNS_SERVER (up to 5, comma-separated) then
+/// WEBSITE_DNS_ALT_SERVER; else /etc/resolv.conf (the system's servers on Windows). Without an
+/// explicit server the hosts file answers first, as the operating system does.
+#[derive(Parser, Debug)]
+#[command(name = "nameresolver", version)]
+struct Cli {
+    /// Name to resolve, or an IP address for a reverse (PTR) lookup.
+    hostname: String,
+    /// DNS server to ask instead of the app's own: ip, ip:port or [v6]:port.
+    dns_server: Option<String>,
+    /// Record type(s) to ask for: A, AAAA, CNAME, MX, TXT, SRV, NS, SOA, PTR [default: A and AAAA].
+    #[arg(long = "type", short = 't', value_delimiter = ',')]
+    types: Vec<String>,
+    /// Query over TCP instead of UDP.
+    #[arg(long)]
+    tcp: bool,
+    /// Time given to each server (e.g. 3s, 500ms) [default: WEBSITE_DNS_TIMEOUT seconds, else 3s].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    timeout: Option<Duration>,
+    /// Print one JSON document with every server's outcome.
+    #[arg(long)]
+    json: bool,
+    /// Ask every server, not just until one answers, and say whether their answers agree.
+    #[arg(long)]
+    all_servers: bool,
+    /// Diagnostics on stderr (-v debug, -vv trace); RUST_LOG also works.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+/// Input errors: one line on stderr, exit 2.
+fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("nameresolver: {message}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+
+    let (target, types) = match parse_target(&cli) {
+        Ok(parsed) => parsed,
+        Err(message) => return usage_error(message),
+    };
+    let env = |key: &str| std::env::var(key).ok();
+    let server_list =
+        match servers::servers_for_app(cli.dns_server.as_deref(), &env, &servers::default_resolv_conf()) {
+            Ok(list) => list,
+            Err(e @ (servers::ServerError::BadServer { .. } | servers::ServerError::BadTimeout { .. })) => {
+                return usage_error(e);
+            }
+            Err(e) => {
+                eprintln!("nameresolver: {e}");
+                return ExitCode::from(1);
+            }
+        };
+    let timeout = cli.timeout.or(server_list.env_timeout).unwrap_or(dns::DEFAULT_TIMEOUT);
+    if timeout.is_zero() {
+        return usage_error("--timeout must be greater than zero");
+    }
+    let opts = LookupOptions {
+        timeout,
+        transport: if cli.tcp { Transport::Tcp } else { Transport::Udp },
+        all_servers: cli.all_servers,
+        ..LookupOptions::default()
+    };
+
+    // One query at a time needs no thread pool: a current-thread runtime starts faster.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("nameresolver: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let lookup = runtime.block_on(dns::lookup(&target, &types, &server_list, &opts));
+
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let written = if cli.json {
+        report::render_json(&mut out, &cli.hostname, &target, &lookup, cli.all_servers)
+    } else {
+        report::render_text(&mut out, &target, &lookup, cli.all_servers)
+    }
+    .and_then(|()| out.flush());
+    let code = if lookup.result().is_ok() { 0 } else { 1 };
+    match written {
+        Ok(()) => ExitCode::from(code),
+        // The reader went away (e.g. `| head`): nothing left to say.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("nameresolver: cannot write output: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn parse_target(cli: &Cli) -> Result<(QueryTarget, Vec<RecordKind>), String> {
+    let mut types = Vec::new();
+    for text in &cli.types {
+        let kind: RecordKind = text.trim().parse().map_err(|e| format!("{e}"))?;
+        if !types.contains(&kind) {
+            types.push(kind);
+        }
+    }
+    let input = cli.hostname.trim();
+    if let Ok(ip) = input.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        if types.iter().any(|t| *t != RecordKind::PTR) {
+            return Err(format!("{input} is an IP address: it is looked up in reverse (PTR); drop --type"));
+        }
+        return Ok((QueryTarget::Reverse(ip), vec![RecordKind::PTR]));
+    }
+    let name = DomainName::parse(input).map_err(|e| e.to_string())?;
+    if types.is_empty() {
+        types = vec![RecordKind::A, RecordKind::AAAA];
+    }
+    Ok((QueryTarget::Name(name), types))
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match verbose {
+        0 => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        1 => EnvFilter::new("debug"),
+        _ => EnvFilter::new("trace"),
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).with_target(false).init();
+}

@@ -1,1 +1,36 @@
-//! (to be written)
+//! Per-server DNS: ask the app's own DNS servers one after another, each given the whole
+//! timeout (3 s by default, as App Service documents), and report every server's outcome.
+//!
+//! - [`servers`]: which servers, in which order, and where that list came from.
+//! - [`lookup`] / [`resolve_host`]: the lookup itself, hosts file first unless a server was
+//!   named explicitly.
+//! - [`privatelink`]: is a private endpoint name resolving to a private address?
+
+mod exchange;
+pub mod hosts;
+mod lookup;
+pub mod privatelink;
+mod records;
+pub mod servers;
+
+pub use exchange::Transport;
+pub use hosts::{Hosts, default_hosts_path};
+pub use lookup::{
+    Agreement, AgreementGroup, AnsweredBy, HostLookup, Lookup, LookupError, LookupOptions, Outcome,
+    QueryAttempt, ServerAttempt, lookup, resolve_host,
+};
+pub use privatelink::{PrivateLinkFinding, PrivateLinkStatus, privatelink_finding};
+pub use records::{
+    Answer, CnameLink, DnsRecord, Family, QueryTarget, RecordKind, ResponseCode, UnknownRecordKind,
+};
+pub use servers::{ServerError, ServerList, ServerSource, parse_server, servers_for_app};
+
+use std::time::Duration;
+
+/// The per-server timeout App Service documents.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Serializes a duration as fractional milliseconds, the unit every report uses.
+pub(crate) fn serialize_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
+}
