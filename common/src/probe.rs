@@ -226,7 +226,8 @@ mod tests {
 
     #[test]
     fn resolve_failure_is_its_own_class() {
-        let failure = AttemptFailure::from(ResolveFailure::NoAddress { name: "x.test".into(), family: Family::V6 });
+        let failure =
+            AttemptFailure::from(ResolveFailure::NoAddress { name: "x.test".into(), family: Family::V6 });
         assert_eq!(failure.kind(), FailureClass::NameNotResolved);
         assert_eq!(failure.to_string(), "name 'x.test' has no IPv6 address");
     }

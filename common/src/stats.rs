@@ -114,7 +114,11 @@ mod tests {
             assert!(t.mdev.as_micros().abs_diff(mdev_us.into()) <= 1, "{samples:?} mdev {:?}", t.mdev);
             assert_eq!(t.p50, Duration::from_millis(p50), "{samples:?}");
             assert_eq!(t.p95, Duration::from_millis(p95), "{samples:?}");
-            assert!(t.jitter.as_micros().abs_diff(jitter_us.into()) <= 1, "{samples:?} jitter {:?}", t.jitter);
+            assert!(
+                t.jitter.as_micros().abs_diff(jitter_us.into()) <= 1,
+                "{samples:?} jitter {:?}",
+                t.jitter
+            );
         }
         assert_eq!(Timings::from_samples(&[]), None);
     }

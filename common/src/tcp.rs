@@ -97,13 +97,21 @@ impl FailureClass {
     /// What the class most likely means for someone troubleshooting reachability.
     pub const fn hint(self) -> &'static str {
         match self {
-            FailureClass::Refused => "the host answered, but nothing listens on that port (or a firewall rejects it)",
+            FailureClass::Refused => {
+                "the host answered, but nothing listens on that port (or a firewall rejects it)"
+            }
             FailureClass::TimedOut => "no answer: a firewall or NSG is probably dropping the packets",
             FailureClass::HostUnreachable => "a router or firewall reported the host unreachable (ICMP)",
             FailureClass::NetworkUnreachable => "no route to that network from this machine",
-            FailureClass::AddressNotAvailable => "the local source address cannot be used: not on this machine, or no free port",
-            FailureClass::NameNotResolved => "the name did not resolve: check its spelling and the DNS servers",
-            FailureClass::PermissionDenied => "the local system forbade the connection (firewall policy or privileges)",
+            FailureClass::AddressNotAvailable => {
+                "the local source address cannot be used: not on this machine, or no free port"
+            }
+            FailureClass::NameNotResolved => {
+                "the name did not resolve: check its spelling and the DNS servers"
+            }
+            FailureClass::PermissionDenied => {
+                "the local system forbade the connection (firewall policy or privileges)"
+            }
             FailureClass::LocalError => "the connection could not be attempted from this machine",
         }
     }
@@ -175,43 +183,70 @@ impl ConnectFailure {
 
 /// Connects once to `remote` and closes the connection again as `opts.close` says.
 pub async fn connect(remote: SocketAddr, opts: &ConnectOptions) -> ConnectOutcome {
-    let failed = |local, failure| ConnectOutcome { remote, local, elapsed: Duration::ZERO, result: Err(failure) };
+    let failed = |local, elapsed, failure| ConnectOutcome { remote, local, elapsed, result: Err(failure) };
     let socket = match prepare_socket(remote, opts) {
         Ok(socket) => socket,
-        Err((operation, err)) => return failed(None, ConnectFailure::from_io(operation, &err, Duration::ZERO)),
+        Err((operation, err)) => {
+            return failed(None, Duration::ZERO, ConnectFailure::from_io(operation, &err, Duration::ZERO));
+        }
     };
-    let bound_local = socket.local_addr().ok().and_then(|a| a.as_socket()).filter(|a| a.port() != 0);
-    let socket = tokio::net::TcpSocket::from_std_stream(socket.into());
 
+    // The connect is issued by hand rather than through tokio's TcpSocket so that the local
+    // port is known even when the attempt times out: it names the flow in a capture or an
+    // SNAT table.
     let start = Instant::now();
-    let connected = tokio::time::timeout(opts.timeout, socket.connect(remote)).await;
-    let elapsed = start.elapsed();
-
-    match connected {
-        Ok(Ok(stream)) => {
-            let local = stream.local_addr().ok();
-            tracing::debug!(%remote, ?local, ?elapsed, "connected");
-            // Dropping the stream closes it; with SO_LINGER 0 (set before connect) that close
-            // is an RST.
-            drop(stream);
-            ConnectOutcome { remote, local, elapsed, result: Ok(()) }
-        }
-        Ok(Err(err)) => {
-            tracing::debug!(%remote, %err, ?elapsed, "connect failed");
-            ConnectOutcome {
-                remote,
-                local: bound_local,
-                elapsed,
-                result: Err(ConnectFailure::from_io("connect", &err, elapsed)),
-            }
-        }
-        Err(_) => ConnectOutcome {
-            remote,
-            local: bound_local,
-            elapsed,
-            result: Err(ConnectFailure::TimedOut(opts.timeout)),
-        },
+    let started = socket.connect(&remote.into());
+    if let Err(err) = started
+        && !connect_in_progress(&err)
+    {
+        let elapsed = start.elapsed();
+        let local = local_addr(&socket);
+        return failed(local, elapsed, ConnectFailure::from_io("connect", &err, elapsed));
     }
+    let local = local_addr(&socket);
+    let stream = match tokio::net::TcpStream::from_std(socket.into()) {
+        Ok(stream) => stream,
+        Err(err) => {
+            return failed(
+                local,
+                start.elapsed(),
+                ConnectFailure::from_io("register socket", &err, Duration::ZERO),
+            );
+        }
+    };
+    let ready = tokio::time::timeout(opts.timeout, stream.writable()).await;
+    let elapsed = start.elapsed();
+    let result = match ready {
+        Err(_) => Err(ConnectFailure::TimedOut(opts.timeout)),
+        Ok(Err(err)) => Err(ConnectFailure::from_io("connect", &err, elapsed)),
+        // Writable means the handshake finished, one way or the other: SO_ERROR tells which.
+        Ok(Ok(())) => match stream.take_error() {
+            Ok(None) => match stream.peer_addr() {
+                Ok(_) => Ok(()),
+                Err(err) => Err(ConnectFailure::from_io("connect", &err, elapsed)),
+            },
+            Ok(Some(err)) | Err(err) => Err(ConnectFailure::from_io("connect", &err, elapsed)),
+        },
+    };
+    tracing::debug!(%remote, ?local, ?elapsed, ?result, "connect attempt");
+    // Dropping the stream closes it; with SO_LINGER 0 (set before connect) that close is an
+    // RST, and a still-pending handshake is simply abandoned.
+    drop(stream);
+    ConnectOutcome { remote, local, elapsed, result }
+}
+
+fn local_addr(socket: &Socket) -> Option<SocketAddr> {
+    socket.local_addr().ok().and_then(|a| a.as_socket()).filter(|a| a.port() != 0)
+}
+
+/// A non-blocking connect reports "in progress" (EINPROGRESS on Unix, WSAEWOULDBLOCK on
+/// Windows) when the handshake has merely started.
+fn connect_in_progress(err: &io::Error) -> bool {
+    #[cfg(unix)]
+    if err.raw_os_error() == Some(libc::EINPROGRESS) {
+        return true;
+    }
+    err.kind() == io::ErrorKind::WouldBlock
 }
 
 /// Creates the socket with every option applied, bound if asked, ready for a non-blocking
@@ -293,7 +328,8 @@ mod tests {
             (libc::EINVAL, "local_error"),
         ];
         for (errno, id) in cases {
-            let failure = ConnectFailure::from_io("connect", &io::Error::from_raw_os_error(errno), Duration::ZERO);
+            let failure =
+                ConnectFailure::from_io("connect", &io::Error::from_raw_os_error(errno), Duration::ZERO);
             assert_eq!(failure.class(), id, "errno {errno}");
         }
     }
@@ -310,7 +346,10 @@ mod tests {
 
     #[test]
     fn timeout_message_names_the_wait() {
-        assert_eq!(ConnectFailure::TimedOut(Duration::from_secs(21)).to_string(), "connection timed out after 21s");
+        assert_eq!(
+            ConnectFailure::TimedOut(Duration::from_secs(21)).to_string(),
+            "connection timed out after 21s"
+        );
     }
 
     #[tokio::test]
@@ -327,7 +366,8 @@ mod tests {
     async fn unavailable_source_address_is_classified() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         // 192.0.2.1 (TEST-NET-1) is on no interface here; bind fails before any packet leaves.
-        let opts = ConnectOptions { source: Some("192.0.2.1:0".parse().unwrap()), ..ConnectOptions::default() };
+        let opts =
+            ConnectOptions { source: Some("192.0.2.1:0".parse().unwrap()), ..ConnectOptions::default() };
         let outcome = connect(listener.local_addr().unwrap(), &opts).await;
         assert_eq!(outcome.result.unwrap_err().kind(), FailureClass::AddressNotAvailable);
     }

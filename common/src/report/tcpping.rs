@@ -37,7 +37,9 @@ fn format_pct(pct: f64) -> String {
 pub fn render_attempt_text(w: &mut impl Write, target: &str, attempt: &Attempt) -> io::Result<()> {
     match &attempt.result {
         Ok(()) => writeln!(w, "Connected to {target}, time taken: {}", format_ms(attempt.connect_time)),
-        Err(failure) => writeln!(w, "Connection attempt failed: {failure} [{}]: {}", failure.kind(), failure.hint()),
+        Err(failure) => {
+            writeln!(w, "Connection attempt failed: {failure} [{}]: {}", failure.kind(), failure.hint())
+        }
     }
 }
 
@@ -53,7 +55,8 @@ pub fn render_summary_text(w: &mut impl Write, run: &RunRecord) -> io::Result<()
         tally.attempts,
         format_pct(tally.success_pct())
     )?;
-    let loss = format!("loss = {}% ({}/{} failed)", format_pct(tally.loss_pct()), tally.failures(), tally.attempts);
+    let loss =
+        format!("loss = {}% ({}/{} failed)", format_pct(tally.loss_pct()), tally.failures(), tally.attempts);
     match timings {
         Some(t) => {
             let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
@@ -228,7 +231,8 @@ mod tests {
 
     #[test]
     fn pct_table() {
-        for (pct, want) in [(100.0, "100"), (75.0, "75"), (0.0, "0"), (100.0 / 3.0, "33.33"), (12.5, "12.5")] {
+        for (pct, want) in [(100.0, "100"), (75.0, "75"), (0.0, "0"), (100.0 / 3.0, "33.33"), (12.5, "12.5")]
+        {
             assert_eq!(format_pct(pct), want);
         }
     }
@@ -262,14 +266,19 @@ mod tests {
         let mut run = RunRecord::default();
         run.record(&attempt(1, 3_000_000, Err(ConnectFailure::TimedOut(Duration::from_secs(3)).into())));
         let out = text(|w| render_summary_text(w, &run));
-        assert!(out.starts_with("Complete: 0/1 successful attempts (0%). Average success time: 0ms\n"), "{out}");
+        assert!(
+            out.starts_with("Complete: 0/1 successful attempts (0%). Average success time: 0ms\n"),
+            "{out}"
+        );
         assert!(out.contains("Statistics: no successful attempt, loss = 100% (1/1 failed)\n"), "{out}");
         assert!(out.ends_with("Failures: timed_out 1\n"), "{out}");
     }
 
     #[test]
     fn json_records() {
-        let target = crate::target::Target::parse("127.0.0.1:80", None, crate::target::Port::new(80).unwrap()).unwrap();
+        let target =
+            crate::target::Target::parse("127.0.0.1:80", None, crate::target::Port::new(80).unwrap())
+                .unwrap();
         let failed = attempt(2, 1_500, Err(ConnectFailure::Refused.into()));
         let line = text(|w| render_attempt_json(w, &target, "127.0.0.1:80", &failed));
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -284,7 +293,8 @@ mod tests {
 
         let mut run = RunRecord::default();
         run.record(&failed);
-        let v: serde_json::Value = serde_json::from_str(&text(|w| render_summary_json(w, "t:1", &run))).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&text(|w| render_summary_json(w, "t:1", &run))).unwrap();
         assert_eq!(v["type"], "summary");
         assert_eq!(v["loss_pct"], 100.0);
         assert_eq!(v["min_ms"], serde_json::Value::Null);
