@@ -79,7 +79,7 @@ fn connects_to_ipv4_loopback_with_the_original_output() {
             .and_then(|t| t.strip_suffix("ms"))
             .unwrap_or_else(|| panic!("bad line {line:?}\n{run}"));
         let ms: f64 = time.parse().unwrap_or_else(|_| panic!("not a number: {time:?}"));
-        assert!(ms >= 0.0 && ms < 1000.0, "{line}");
+        assert!((0.0..1000.0).contains(&ms), "{line}");
     }
     assert!(
         lines[4].starts_with("Complete: 4/4 successful attempts (100%). Average success time: "),
@@ -155,7 +155,7 @@ fn json_records_field_by_field() {
     assert!(min <= avg && avg <= max, "{sum}");
     for name in ["mdev_ms", "p50_ms", "p95_ms", "p99_ms", "jitter_ms"] {
         let v = field(name);
-        assert!(v >= 0.0 && v <= max, "{name}: {sum}");
+        assert!((0.0..=max).contains(&v), "{name}: {sum}");
     }
     assert!(field("p50_ms") >= min && field("p95_ms") <= max, "{sum}");
     assert_eq!(sum["failures_by_class"], serde_json::json!({}));

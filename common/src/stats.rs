@@ -98,8 +98,9 @@ mod tests {
 
     #[test]
     fn timings_table() {
-        // samples, min, avg, max, mdev (µs), p50, p95, jitter (µs)
-        let cases: [(&[u64], u64, u64, u64, u64, u64, u64, u64); 5] = [
+        // samples (ms), then expected min, avg, max (ms), mdev (µs), p50, p95 (ms), jitter (µs)
+        type Case = (&'static [u64], u64, u64, u64, u64, u64, u64, u64);
+        let cases: [Case; 5] = [
             (&[5], 5, 5, 5, 0, 5, 5, 0),
             (&[1, 3], 1, 2, 3, 1_000, 1, 3, 2_000),
             (&[2, 4, 4, 4, 5, 5, 7, 9], 2, 5, 9, 2_000, 4, 9, 1_000),
