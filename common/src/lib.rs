@@ -8,6 +8,7 @@ pub mod name;
 pub mod target;
 
 // tcpping: one TCP connect attempt, and statistics over many.
+pub mod probe;
 pub mod stats;
 pub mod tcp;
 

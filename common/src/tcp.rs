@@ -1,1 +1,374 @@
-//! (to be written)
+//! One TCP connect attempt: socket options set through socket2, a non-blocking connect driven
+//! by tokio, the time taken right around the connect, and every failure sorted into a class
+//! with a one-line explanation.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// Windows sends the SYN at 0, 3 and 9 s and gives up at 21 s. Linux would keep trying for
+/// about 127 s (`tcp_syn_retries` = 6), so we enforce the documented Windows behaviour
+/// ourselves: a timeout here means the same thing it means in the Azure documentation.
+pub const WINDOWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(21);
+
+/// How a successful probe connection is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CloseMode {
+    /// RST via `SO_LINGER` 0: no TIME_WAIT on our side, so a long probe loop cannot exhaust
+    /// local or SNAT ports.
+    #[default]
+    Reset,
+    /// An orderly FIN, as an application would close.
+    Graceful,
+}
+
+/// Everything that shapes one connect attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectOptions {
+    pub timeout: Duration,
+    /// Local address (and port, when non-zero) to bind before connecting.
+    pub source: Option<SocketAddr>,
+    /// Interface to bind to (`SO_BINDTODEVICE`); Linux only.
+    pub interface: Option<String>,
+    pub close: CloseMode,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self { timeout: WINDOWS_CONNECT_TIMEOUT, source: None, interface: None, close: CloseMode::Reset }
+    }
+}
+
+/// The result of one attempt. `elapsed` is measured immediately around the connect call and
+/// its completion, excluding socket setup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectOutcome {
+    pub remote: SocketAddr,
+    /// The local address the kernel chose (or we bound), when the socket got that far.
+    pub local: Option<SocketAddr>,
+    pub elapsed: Duration,
+    pub result: Result<(), ConnectFailure>,
+}
+
+/// The failure classes every tool shares. A stable snake_case id ([`FailureClass::id`]) is
+/// what JSON carries; scripts match on it, never on messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum FailureClass {
+    Refused,
+    TimedOut,
+    HostUnreachable,
+    NetworkUnreachable,
+    AddressNotAvailable,
+    NameNotResolved,
+    PermissionDenied,
+    LocalError,
+}
+
+impl FailureClass {
+    /// Every class, in the order summaries list them.
+    pub const ALL: [FailureClass; 8] = [
+        FailureClass::Refused,
+        FailureClass::TimedOut,
+        FailureClass::HostUnreachable,
+        FailureClass::NetworkUnreachable,
+        FailureClass::AddressNotAvailable,
+        FailureClass::NameNotResolved,
+        FailureClass::PermissionDenied,
+        FailureClass::LocalError,
+    ];
+
+    pub const fn id(self) -> &'static str {
+        match self {
+            FailureClass::Refused => "refused",
+            FailureClass::TimedOut => "timed_out",
+            FailureClass::HostUnreachable => "host_unreachable",
+            FailureClass::NetworkUnreachable => "network_unreachable",
+            FailureClass::AddressNotAvailable => "address_not_available",
+            FailureClass::NameNotResolved => "name_not_resolved",
+            FailureClass::PermissionDenied => "permission_denied",
+            FailureClass::LocalError => "local_error",
+        }
+    }
+
+    /// What the class most likely means for someone troubleshooting reachability.
+    pub const fn hint(self) -> &'static str {
+        match self {
+            FailureClass::Refused => {
+                "the host answered, but nothing listens on that port (or a firewall rejects it)"
+            }
+            FailureClass::TimedOut => "no answer: a firewall or NSG is probably dropping the packets",
+            FailureClass::HostUnreachable => "a router or firewall reported the host unreachable (ICMP)",
+            FailureClass::NetworkUnreachable => "no route to that network from this machine",
+            FailureClass::AddressNotAvailable => {
+                "the local source address cannot be used: not on this machine, or no free port"
+            }
+            FailureClass::NameNotResolved => {
+                "the name did not resolve: check its spelling and the DNS servers"
+            }
+            FailureClass::PermissionDenied => {
+                "the local system forbade the connection (firewall policy or privileges)"
+            }
+            FailureClass::LocalError => "the connection could not be attempted from this machine",
+        }
+    }
+}
+
+impl fmt::Display for FailureClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// Why a connect attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectFailure {
+    #[error("connection refused")]
+    Refused,
+    #[error("connection timed out after {}", humantime::format_duration(*.0))]
+    TimedOut(Duration),
+    #[error("host unreachable")]
+    HostUnreachable,
+    #[error("network unreachable")]
+    NetworkUnreachable,
+    #[error("address not available")]
+    AddressNotAvailable,
+    #[error("permission denied")]
+    PermissionDenied,
+    /// Anything else, with the step that failed and the OS's message.
+    #[error("{operation} failed: {message}")]
+    Other { operation: &'static str, message: String },
+}
+
+impl ConnectFailure {
+    pub fn kind(&self) -> FailureClass {
+        match self {
+            ConnectFailure::Refused => FailureClass::Refused,
+            ConnectFailure::TimedOut(_) => FailureClass::TimedOut,
+            ConnectFailure::HostUnreachable => FailureClass::HostUnreachable,
+            ConnectFailure::NetworkUnreachable => FailureClass::NetworkUnreachable,
+            ConnectFailure::AddressNotAvailable => FailureClass::AddressNotAvailable,
+            ConnectFailure::PermissionDenied => FailureClass::PermissionDenied,
+            ConnectFailure::Other { .. } => FailureClass::LocalError,
+        }
+    }
+
+    /// The stable snake_case id of the class.
+    pub fn class(&self) -> &'static str {
+        self.kind().id()
+    }
+
+    pub fn hint(&self) -> &'static str {
+        self.kind().hint()
+    }
+
+    /// Sorts an OS error from `operation` into a class. The OS's own timeout (ETIMEDOUT) is
+    /// reported with `waited`, since it means the same as ours.
+    pub fn from_io(operation: &'static str, err: &io::Error, waited: Duration) -> Self {
+        match err.kind() {
+            io::ErrorKind::ConnectionRefused => ConnectFailure::Refused,
+            io::ErrorKind::TimedOut => ConnectFailure::TimedOut(waited),
+            io::ErrorKind::HostUnreachable => ConnectFailure::HostUnreachable,
+            io::ErrorKind::NetworkUnreachable => ConnectFailure::NetworkUnreachable,
+            io::ErrorKind::AddrNotAvailable => ConnectFailure::AddressNotAvailable,
+            io::ErrorKind::PermissionDenied => ConnectFailure::PermissionDenied,
+            _ => ConnectFailure::Other { operation, message: err.to_string() },
+        }
+    }
+}
+
+/// Connects once to `remote` and closes the connection again as `opts.close` says.
+pub async fn connect(remote: SocketAddr, opts: &ConnectOptions) -> ConnectOutcome {
+    let failed = |local, elapsed, failure| ConnectOutcome { remote, local, elapsed, result: Err(failure) };
+    let socket = match prepare_socket(remote, opts) {
+        Ok(socket) => socket,
+        Err((operation, err)) => {
+            return failed(None, Duration::ZERO, ConnectFailure::from_io(operation, &err, Duration::ZERO));
+        }
+    };
+
+    // The connect is issued by hand rather than through tokio's TcpSocket so that the local
+    // port is known even when the attempt times out: it names the flow in a capture or an
+    // SNAT table.
+    let start = Instant::now();
+    let started = socket.connect(&remote.into());
+    if let Err(err) = started
+        && !connect_in_progress(&err)
+    {
+        let elapsed = start.elapsed();
+        let local = local_addr(&socket);
+        return failed(local, elapsed, ConnectFailure::from_io("connect", &err, elapsed));
+    }
+    let local = local_addr(&socket);
+    let stream = match tokio::net::TcpStream::from_std(socket.into()) {
+        Ok(stream) => stream,
+        Err(err) => {
+            return failed(
+                local,
+                start.elapsed(),
+                ConnectFailure::from_io("register socket", &err, Duration::ZERO),
+            );
+        }
+    };
+    let ready = tokio::time::timeout(opts.timeout, stream.writable()).await;
+    let elapsed = start.elapsed();
+    let result = match ready {
+        Err(_) => Err(ConnectFailure::TimedOut(opts.timeout)),
+        Ok(Err(err)) => Err(ConnectFailure::from_io("connect", &err, elapsed)),
+        // Writable means the handshake finished, one way or the other: SO_ERROR tells which.
+        Ok(Ok(())) => match stream.take_error() {
+            Ok(None) => match stream.peer_addr() {
+                Ok(_) => Ok(()),
+                Err(err) => Err(ConnectFailure::from_io("connect", &err, elapsed)),
+            },
+            Ok(Some(err)) | Err(err) => Err(ConnectFailure::from_io("connect", &err, elapsed)),
+        },
+    };
+    tracing::debug!(%remote, ?local, ?elapsed, ?result, "connect attempt");
+    // Dropping the stream closes it; with SO_LINGER 0 (set before connect) that close is an
+    // RST, and a still-pending handshake is simply abandoned.
+    drop(stream);
+    ConnectOutcome { remote, local, elapsed, result }
+}
+
+fn local_addr(socket: &Socket) -> Option<SocketAddr> {
+    socket.local_addr().ok().and_then(|a| a.as_socket()).filter(|a| a.port() != 0)
+}
+
+/// A non-blocking connect reports "in progress" (EINPROGRESS on Unix, WSAEWOULDBLOCK on
+/// Windows) when the handshake has merely started.
+fn connect_in_progress(err: &io::Error) -> bool {
+    #[cfg(unix)]
+    if err.raw_os_error() == Some(libc::EINPROGRESS) {
+        return true;
+    }
+    err.kind() == io::ErrorKind::WouldBlock
+}
+
+/// Creates the socket with every option applied, bound if asked, ready for a non-blocking
+/// connect. Errors carry the step that failed.
+fn prepare_socket(remote: SocketAddr, opts: &ConnectOptions) -> Result<Socket, (&'static str, io::Error)> {
+    let socket = Socket::new(Domain::for_address(remote), Type::STREAM, Some(Protocol::TCP))
+        .map_err(|e| ("create socket", e))?;
+    socket.set_nonblocking(true).map_err(|e| ("set non-blocking", e))?;
+    if opts.close == CloseMode::Reset {
+        socket.set_linger(Some(Duration::ZERO)).map_err(|e| ("set SO_LINGER", e))?;
+    }
+    // Probes are tiny; Nagle would only matter if we sent data, but make the socket behave
+    // like an interactive client's.
+    socket.set_tcp_nodelay(true).map_err(|e| ("set TCP_NODELAY", e))?;
+    if let Some(interface) = &opts.interface {
+        bind_interface(&socket, interface)?;
+    }
+    if let Some(source) = opts.source {
+        if source.port() != 0 {
+            // A fixed source port is reused from one attempt to the next; RST closes leave no
+            // TIME_WAIT, and SO_REUSEADDR covers the graceful case.
+            socket.set_reuse_address(true).map_err(|e| ("set SO_REUSEADDR", e))?;
+        }
+        socket.bind(&source.into()).map_err(|e| ("bind source address", e))?;
+    }
+    Ok(socket)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn bind_interface(socket: &Socket, interface: &str) -> Result<(), (&'static str, io::Error)> {
+    socket.bind_device(Some(interface.as_bytes())).map_err(|e| ("bind to interface", e))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn bind_interface(_socket: &Socket, interface: &str) -> Result<(), (&'static str, io::Error)> {
+    Err((
+        "bind to interface",
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("binding to interface '{interface}' is only supported on Linux; use --source instead"),
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_map_to_classes() {
+        let waited = Duration::from_secs(3);
+        let cases = [
+            (io::ErrorKind::ConnectionRefused, FailureClass::Refused),
+            (io::ErrorKind::TimedOut, FailureClass::TimedOut),
+            (io::ErrorKind::HostUnreachable, FailureClass::HostUnreachable),
+            (io::ErrorKind::NetworkUnreachable, FailureClass::NetworkUnreachable),
+            (io::ErrorKind::AddrNotAvailable, FailureClass::AddressNotAvailable),
+            (io::ErrorKind::PermissionDenied, FailureClass::PermissionDenied),
+            (io::ErrorKind::InvalidInput, FailureClass::LocalError),
+            (io::ErrorKind::Unsupported, FailureClass::LocalError),
+        ];
+        for (kind, class) in cases {
+            let failure = ConnectFailure::from_io("connect", &io::Error::from(kind), waited);
+            assert_eq!(failure.kind(), class, "{kind:?}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn raw_errnos_map_to_classes() {
+        let cases = [
+            (libc::ECONNREFUSED, "refused"),
+            (libc::ETIMEDOUT, "timed_out"),
+            (libc::EHOSTUNREACH, "host_unreachable"),
+            (libc::ENETUNREACH, "network_unreachable"),
+            (libc::EADDRNOTAVAIL, "address_not_available"),
+            (libc::EACCES, "permission_denied"),
+            (libc::EPERM, "permission_denied"),
+            (libc::EINVAL, "local_error"),
+        ];
+        for (errno, id) in cases {
+            let failure =
+                ConnectFailure::from_io("connect", &io::Error::from_raw_os_error(errno), Duration::ZERO);
+            assert_eq!(failure.class(), id, "errno {errno}");
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_snake_case_and_hinted() {
+        let mut seen = std::collections::HashSet::new();
+        for class in FailureClass::ALL {
+            assert!(seen.insert(class.id()), "duplicate id {}", class.id());
+            assert!(class.id().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{}", class.id());
+            assert!(!class.hint().is_empty());
+        }
+    }
+
+    #[test]
+    fn timeout_message_names_the_wait() {
+        assert_eq!(
+            ConnectFailure::TimedOut(Duration::from_secs(21)).to_string(),
+            "connection timed out after 21s"
+        );
+    }
+
+    #[tokio::test]
+    async fn loopback_connect_reports_both_ends() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let remote = listener.local_addr().unwrap();
+        let outcome = connect(remote, &ConnectOptions::default()).await;
+        assert_eq!(outcome.result, Ok(()));
+        let local = outcome.local.expect("local address");
+        assert!(local.ip().is_loopback() && local.port() != 0, "{local}");
+    }
+
+    #[tokio::test]
+    async fn unavailable_source_address_is_classified() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        // 192.0.2.1 (TEST-NET-1) is on no interface here; bind fails before any packet leaves.
+        let opts =
+            ConnectOptions { source: Some("192.0.2.1:0".parse().unwrap()), ..ConnectOptions::default() };
+        let outcome = connect(listener.local_addr().unwrap(), &opts).await;
+        assert_eq!(outcome.result.unwrap_err().kind(), FailureClass::AddressNotAvailable);
+    }
+}

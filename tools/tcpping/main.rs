@@ -1,1 +1,337 @@
-fn main() {}
+//! tcpping: Azure's tcpping.exe for any OS, with precise timing, failure classes, statistics,
+//! NDJSON and exit codes that scripts can trust.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{self, IsTerminal, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use netdiag_common::probe::{self, Attempt, Family, RunRecord};
+use netdiag_common::report::tcpping as report;
+use netdiag_common::target::{Port, Target};
+use netdiag_common::tcp::{CloseMode, ConnectOptions, WINDOWS_CONNECT_TIMEOUT};
+use tokio::time::Instant;
+
+const DEFAULT_PORT: u16 = 80;
+const DEFAULT_COUNT: u64 = 4;
+
+/// TCP connect probe: does anything listen at host:port, and how long does connecting take?
+#[derive(Debug, Parser)]
+#[command(name = "tcpping", version, about)]
+struct Cli {
+    /// host[:port], [IPv6]:port, or a bare IPv6 address (the port then comes separately).
+    target: String,
+    /// The port, when the target does not include one [default: 80].
+    port: Option<String>,
+    /// Number of attempts [default: 4].
+    #[arg(short = 'n', long, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "forever")]
+    count: Option<u64>,
+    /// Probe until interrupted with Ctrl-C.
+    #[arg(short = 't')]
+    forever: bool,
+    /// Time between the starts of two attempts (a slow attempt delays the next one, never
+    /// overlaps it).
+    #[arg(short = 'i', long, value_parser = parse_interval, default_value = "1s")]
+    interval: Duration,
+    /// Give up on an attempt after this long. The default is Windows' documented TCP
+    /// connect timeout (SYN at 0, 3 and 9 s, give up at 21 s).
+    #[arg(short = 'w', long, value_parser = parse_timeout, default_value = "21s")]
+    timeout: Duration,
+    /// Use IPv4 only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    ipv4: bool,
+    /// Use IPv6 only.
+    #[arg(short = '6')]
+    ipv6: bool,
+    /// Local address to connect from: ADDR, ADDR:PORT or [IPv6]:PORT.
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_source)]
+    source: Option<SocketAddr>,
+    /// Network interface to connect through (SO_BINDTODEVICE; Linux only).
+    #[arg(long, value_name = "NAME")]
+    interface: Option<String>,
+    /// NDJSON on stdout: one "attempt" record per attempt, then one "summary" record.
+    #[arg(long)]
+    json: bool,
+    /// Exit 1 when more than this percentage of attempts failed (0 to 100).
+    #[arg(long, value_name = "PCT", value_parser = parse_max_loss, allow_negative_numbers = true)]
+    max_loss: Option<f64>,
+    /// Print only the summary.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Close each connection with FIN instead of RST (leaves TIME_WAIT behind).
+    #[arg(long)]
+    graceful: bool,
+    /// Log diagnostics to stderr (-v debug, -vv trace); RUST_LOG works too.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    // A bare number means seconds, as in ping and tcping.
+    if let Ok(secs) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs)
+            .map_err(|_| format!("'{text}' is not a valid number of seconds"));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration ({e}); try 500ms, 2s or 1m"))
+}
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    parse_duration(text)
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!("'{text}': the timeout must be longer than zero")),
+        d => Ok(d),
+    }
+}
+
+fn parse_source(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let bare = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text);
+    bare.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 0))
+        .map_err(|_| format!("'{text}' is not an IP address, optionally with :port"))
+}
+
+fn parse_max_loss(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(pct) if (0.0..=100.0).contains(&pct) => Ok(pct),
+        _ => Err(format!("'{text}' is not a percentage from 0 to 100")),
+    }
+}
+
+/// Validated, ready-to-run settings.
+struct Plan {
+    target: Target,
+    display: String,
+    count: Option<u64>,
+    interval: Duration,
+    family: Family,
+    connect: ConnectOptions,
+    json: bool,
+    quiet: bool,
+    max_loss: Option<f64>,
+}
+
+impl Plan {
+    fn from_cli(cli: Cli) -> Result<Self, String> {
+        let default_port = Port::new(DEFAULT_PORT).expect("non-zero default port");
+        let target =
+            Target::parse(&cli.target, cli.port.as_deref(), default_port).map_err(|e| e.to_string())?;
+        let family = match (cli.ipv4, cli.ipv6) {
+            (true, _) => Family::V4,
+            (_, true) => Family::V6,
+            _ => Family::Any,
+        };
+        if let Some(ip) = target.host.ip()
+            && !family.admits(ip)
+        {
+            return Err(format!("'{ip}' is not an {family} address, but -{} was given", flag_of(family)));
+        }
+        if let Some(source) = cli.source {
+            if !family.admits(source.ip()) {
+                return Err(format!("--source '{source}' is not an {family} address"));
+            }
+            if let Some(ip) = target.host.ip()
+                && ip.is_ipv4() != source.ip().is_ipv4()
+            {
+                return Err(format!(
+                    "--source '{}' and target '{ip}' are of different address families",
+                    source.ip()
+                ));
+            }
+        }
+        if let Some(interface) = &cli.interface {
+            check_interface(interface)?;
+        }
+        let display = target.display();
+        Ok(Self {
+            display,
+            target,
+            count: if cli.forever { None } else { Some(cli.count.unwrap_or(DEFAULT_COUNT)) },
+            interval: cli.interval,
+            family,
+            connect: ConnectOptions {
+                timeout: cli.timeout,
+                source: cli.source,
+                interface: cli.interface,
+                close: if cli.graceful { CloseMode::Graceful } else { CloseMode::Reset },
+            },
+            json: cli.json,
+            quiet: cli.quiet,
+            max_loss: cli.max_loss,
+        })
+    }
+}
+
+fn flag_of(family: Family) -> &'static str {
+    if family == Family::V6 { "6" } else { "4" }
+}
+
+#[cfg(target_os = "linux")]
+fn check_interface(name: &str) -> Result<(), String> {
+    // IFNAMSIZ is 16 including the terminating NUL.
+    if name.is_empty() || name.len() > 15 || name.contains(['/', ' ', '\0']) {
+        return Err(format!("--interface '{name}' is not a valid interface name"));
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn check_interface(name: &str) -> Result<(), String> {
+    Err(format!(
+        "--interface '{name}': binding to an interface is only supported on Linux; use --source instead"
+    ))
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
+    init_logging(cli.verbose);
+    let plan = match Plan::from_cli(cli) {
+        Ok(plan) => plan,
+        Err(message) => {
+            eprintln!("tcpping: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    // One thread is all a sequential probe needs, and it starts faster than a thread pool.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("tcpping: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(&plan)) {
+        Ok(passed) => ExitCode::from(if passed { 0 } else { 1 }),
+        // The reader went away (`tcpping -t | head -1`): nothing left to say to anyone.
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("tcpping: cannot write output: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// clap's errors span several lines; print one that names the bad value, and exit 2.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        print!("{}", err.render());
+        return ExitCode::SUCCESS;
+    }
+    let rendered = err.render().to_string();
+    let message: Vec<&str> = rendered.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+    let message = message.join(" ");
+    eprintln!("tcpping: {} (see --help)", message.strip_prefix("error: ").unwrap_or(&message));
+    ExitCode::from(2)
+}
+
+fn init_logging(verbose: u8) {
+    let from_env = std::env::var_os("RUST_LOG").is_some();
+    if verbose == 0 && !from_env {
+        return;
+    }
+    let filter = if from_env {
+        tracing_subscriber::EnvFilter::from_default_env()
+    } else {
+        tracing_subscriber::EnvFilter::new(if verbose == 1 { "debug" } else { "trace" })
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).init();
+}
+
+/// Runs the attempts, printing as it goes; true when the run passes the exit-code rules.
+async fn run(plan: &Plan) -> io::Result<bool> {
+    let mut out = io::stdout().lock();
+    let mut record = RunRecord::default();
+    let interrupted = async {
+        // Without a signal handler, the run simply cannot be interrupted early.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::pin!(interrupted);
+    let progress = io::stderr().is_terminal();
+
+    let mut next_start = Instant::now();
+    let mut seq = 0;
+    while plan.count.is_none_or(|count| seq < count) {
+        tokio::select! {
+            () = tokio::time::sleep_until(next_start) => {}
+            () = &mut interrupted => { record.interrupted = true; break; }
+        }
+        seq += 1;
+        next_start = Instant::now() + plan.interval;
+        let attempt = tokio::select! {
+            attempt = attempt_with_progress(plan, seq, progress) => attempt,
+            () = &mut interrupted => { record.interrupted = true; break; }
+        };
+        record.record(&attempt);
+        if !plan.quiet {
+            if plan.json {
+                report::render_attempt_json(&mut out, &plan.target, &plan.display, &attempt)?;
+            } else {
+                report::render_attempt_text(&mut out, &plan.display, &attempt)?;
+            }
+            out.flush()?;
+        }
+    }
+    if record.interrupted {
+        clear_progress(progress);
+    }
+    if plan.json {
+        report::render_summary_json(&mut out, &plan.display, &record)?;
+    } else {
+        report::render_summary_text(&mut out, &record)?;
+    }
+    out.flush()?;
+    Ok(record.tally.passes(plan.max_loss))
+}
+
+/// One attempt; when stderr is a terminal and the attempt takes more than a second, a
+/// `\r`-updated line shows it is still waiting, so a 21 s timeout does not look like a hang.
+async fn attempt_with_progress(plan: &Plan, seq: u64, progress: bool) -> Attempt {
+    let attempt = probe::attempt(seq, &plan.target, plan.family, &plan.connect);
+    if !progress {
+        return attempt.await;
+    }
+    tokio::pin!(attempt);
+    let mut waited = 0u64;
+    loop {
+        tokio::select! {
+            done = &mut attempt => {
+                if waited > 0 {
+                    clear_progress(true);
+                }
+                return done;
+            }
+            () = tokio::time::sleep(Duration::from_secs(1)) => {
+                waited += 1;
+                let mut err = io::stderr().lock();
+                let _ = write!(err, "\rwaiting for {}... {waited}s", plan.display);
+                let _ = err.flush();
+            }
+        }
+    }
+}
+
+fn clear_progress(progress: bool) {
+    if progress {
+        // Erase the waiting line so the next stdout line starts clean.
+        let mut err = io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K");
+        let _ = err.flush();
+    }
+}
+
+// The default must stay the documented Windows timeout; the attribute above spells it out.
+const _: () = assert!(WINDOWS_CONNECT_TIMEOUT.as_secs() == 21);

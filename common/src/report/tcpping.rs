@@ -1,1 +1,303 @@
-//! (to be written)
+//! tcpping output. Text keeps the line shapes of Azure's tcpping.exe (`Connected to ...`,
+//! `Connection attempt failed: ...`, `Complete: ...`) and adds one statistics line and one
+//! failure-count line. JSON is NDJSON: one `attempt` record per attempt and one `summary`.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::probe::{Attempt, RunRecord};
+
+/// Version of the JSON records; bumped when a field changes meaning or disappears.
+pub const JSON_SCHEMA: u32 = 1;
+
+/// Milliseconds with sub-millisecond precision where it matters: 3 decimals below 10 ms,
+/// 2 below 1 s, 1 above (the original printed whole milliseconds and `<1ms`).
+pub fn format_ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.3}ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.2}ms")
+    } else {
+        format!("{ms:.1}ms")
+    }
+}
+
+/// A percentage without decimals when whole, otherwise with up to two.
+fn format_pct(pct: f64) -> String {
+    let text = format!("{pct:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// `target` is the target as the user typed it (`host:port`); the resolved address is not
+/// printed, as in the original.
+pub fn render_attempt_text(w: &mut impl Write, target: &str, attempt: &Attempt) -> io::Result<()> {
+    match &attempt.result {
+        Ok(()) => writeln!(w, "Connected to {target}, time taken: {}", format_ms(attempt.connect_time)),
+        Err(failure) => {
+            writeln!(w, "Connection attempt failed: {failure} [{}]: {}", failure.kind(), failure.hint())
+        }
+    }
+}
+
+/// The original's `Complete:` line, then one statistics line and the failures by class.
+pub fn render_summary_text(w: &mut impl Write, run: &RunRecord) -> io::Result<()> {
+    let tally = run.tally;
+    let timings = run.timings();
+    let average = timings.map_or_else(|| "0ms".to_owned(), |t| format_ms(t.avg));
+    writeln!(
+        w,
+        "Complete: {}/{} successful attempts ({}%). Average success time: {average}",
+        tally.successes,
+        tally.attempts,
+        format_pct(tally.success_pct())
+    )?;
+    let loss =
+        format!("loss = {}% ({}/{} failed)", format_pct(tally.loss_pct()), tally.failures(), tally.attempts);
+    match timings {
+        Some(t) => {
+            let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
+            writeln!(
+                w,
+                "Statistics: min/avg/max/mdev = {}/{}/{}/{} ms, p50 = {} ms, p95 = {} ms, {loss}",
+                ms(t.min),
+                ms(t.avg),
+                ms(t.max),
+                ms(t.mdev),
+                ms(t.p50),
+                ms(t.p95)
+            )?;
+        }
+        None => writeln!(w, "Statistics: no successful attempt, {loss}")?,
+    }
+    if run.failures.is_empty() {
+        writeln!(w, "Failures: none")
+    } else {
+        let parts: Vec<String> = run.failures.iter().map(|(class, n)| format!("{class} {n}")).collect();
+        writeln!(w, "Failures: {}", parts.join(", "))
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    // Microsecond resolution is all a connect time can honestly claim.
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// One NDJSON `attempt` record.
+#[derive(Debug, Serialize)]
+pub struct AttemptRecord<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub schema: u32,
+    pub seq: u64,
+    pub target: &'a str,
+    pub host: &'a str,
+    pub port: u16,
+    pub success: bool,
+    pub remote: Option<String>,
+    pub local: Option<String>,
+    pub resolve_ms: Option<f64>,
+    pub connect_ms: Option<f64>,
+    pub class: Option<&'static str>,
+    pub error: Option<String>,
+    pub hint: Option<&'static str>,
+}
+
+impl<'a> AttemptRecord<'a> {
+    pub fn new(target: &'a crate::target::Target, display: &'a str, attempt: &Attempt) -> Self {
+        let failure = attempt.result.as_ref().err();
+        Self {
+            kind: "attempt",
+            schema: JSON_SCHEMA,
+            seq: attempt.seq,
+            target: display,
+            host: &target.display_host,
+            port: target.port.get(),
+            success: attempt.succeeded(),
+            remote: attempt.remote.map(|a| a.to_string()),
+            local: attempt.local.map(|a| a.to_string()),
+            resolve_ms: attempt.resolve_time.map(ms),
+            // No connect happens when the name did not resolve.
+            connect_ms: attempt.remote.map(|_| ms(attempt.connect_time)),
+            class: failure.map(|f| f.kind().id()),
+            error: failure.map(ToString::to_string),
+            hint: failure.map(|f| f.hint()),
+        }
+    }
+}
+
+/// The NDJSON `summary` record.
+#[derive(Debug, Serialize)]
+pub struct SummaryRecord<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub schema: u32,
+    pub target: &'a str,
+    pub attempts: u64,
+    pub successes: u64,
+    pub failures: u64,
+    pub loss_pct: f64,
+    pub min_ms: Option<f64>,
+    pub avg_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    pub mdev_ms: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub jitter_ms: Option<f64>,
+    pub failures_by_class: BTreeMap<&'static str, u64>,
+    pub interrupted: bool,
+}
+
+impl<'a> SummaryRecord<'a> {
+    pub fn new(display: &'a str, run: &RunRecord) -> Self {
+        let t = run.timings();
+        Self {
+            kind: "summary",
+            schema: JSON_SCHEMA,
+            target: display,
+            attempts: run.tally.attempts,
+            successes: run.tally.successes,
+            failures: run.tally.failures(),
+            loss_pct: (run.tally.loss_pct() * 100.0).round() / 100.0,
+            min_ms: t.map(|t| ms(t.min)),
+            avg_ms: t.map(|t| ms(t.avg)),
+            max_ms: t.map(|t| ms(t.max)),
+            mdev_ms: t.map(|t| ms(t.mdev)),
+            p50_ms: t.map(|t| ms(t.p50)),
+            p95_ms: t.map(|t| ms(t.p95)),
+            p99_ms: t.map(|t| ms(t.p99)),
+            jitter_ms: t.map(|t| ms(t.jitter)),
+            failures_by_class: run.failures.iter().map(|(class, n)| (class.id(), *n)).collect(),
+            interrupted: run.interrupted,
+        }
+    }
+}
+
+pub fn render_attempt_json(
+    w: &mut impl Write,
+    target: &crate::target::Target,
+    display: &str,
+    attempt: &Attempt,
+) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, &AttemptRecord::new(target, display, attempt))?;
+    writeln!(w)
+}
+
+pub fn render_summary_json(w: &mut impl Write, display: &str, run: &RunRecord) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, &SummaryRecord::new(display, run))?;
+    writeln!(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::AttemptFailure;
+    use crate::tcp::ConnectFailure;
+
+    fn attempt(seq: u64, micros: u64, result: Result<(), AttemptFailure>) -> Attempt {
+        Attempt {
+            seq,
+            resolve_time: None,
+            remote: Some("127.0.0.1:80".parse().unwrap()),
+            local: Some("127.0.0.1:40000".parse().unwrap()),
+            connect_time: Duration::from_micros(micros),
+            result,
+        }
+    }
+
+    fn text(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
+        let mut out = Vec::new();
+        f(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn ms_precision_table() {
+        let cases = [
+            (Duration::from_micros(412), "0.412ms"),
+            (Duration::from_micros(9_999), "9.999ms"),
+            (Duration::from_micros(88_250), "88.25ms"),
+            (Duration::from_millis(21_000), "21000.0ms"),
+            (Duration::ZERO, "0.000ms"),
+        ];
+        for (d, want) in cases {
+            assert_eq!(format_ms(d), want);
+        }
+    }
+
+    #[test]
+    fn pct_table() {
+        for (pct, want) in [(100.0, "100"), (75.0, "75"), (0.0, "0"), (100.0 / 3.0, "33.33"), (12.5, "12.5")]
+        {
+            assert_eq!(format_pct(pct), want);
+        }
+    }
+
+    #[test]
+    fn text_keeps_the_original_line_shapes() {
+        let ok = attempt(1, 412, Ok(()));
+        assert_eq!(
+            text(|w| render_attempt_text(w, "db.example:1433", &ok)),
+            "Connected to db.example:1433, time taken: 0.412ms\n"
+        );
+        let refused = attempt(2, 50, Err(ConnectFailure::Refused.into()));
+        assert_eq!(
+            text(|w| render_attempt_text(w, "db.example:1433", &refused)),
+            "Connection attempt failed: connection refused [refused]: the host answered, but nothing listens on that port (or a firewall rejects it)\n"
+        );
+        let mut run = RunRecord::default();
+        for a in [&ok, &refused, &attempt(3, 600, Ok(())), &attempt(4, 2_000, Ok(()))] {
+            run.record(a);
+        }
+        assert_eq!(
+            text(|w| render_summary_text(w, &run)),
+            "Complete: 3/4 successful attempts (75%). Average success time: 1.004ms\n\
+             Statistics: min/avg/max/mdev = 0.412/1.004/2.000/0.708 ms, p50 = 0.600 ms, p95 = 2.000 ms, loss = 25% (1/4 failed)\n\
+             Failures: refused 1\n"
+        );
+    }
+
+    #[test]
+    fn all_failed_summary_matches_the_original() {
+        let mut run = RunRecord::default();
+        run.record(&attempt(1, 3_000_000, Err(ConnectFailure::TimedOut(Duration::from_secs(3)).into())));
+        let out = text(|w| render_summary_text(w, &run));
+        assert!(
+            out.starts_with("Complete: 0/1 successful attempts (0%). Average success time: 0ms\n"),
+            "{out}"
+        );
+        assert!(out.contains("Statistics: no successful attempt, loss = 100% (1/1 failed)\n"), "{out}");
+        assert!(out.ends_with("Failures: timed_out 1\n"), "{out}");
+    }
+
+    #[test]
+    fn json_records() {
+        let target =
+            crate::target::Target::parse("127.0.0.1:80", None, crate::target::Port::new(80).unwrap())
+                .unwrap();
+        let failed = attempt(2, 1_500, Err(ConnectFailure::Refused.into()));
+        let line = text(|w| render_attempt_json(w, &target, "127.0.0.1:80", &failed));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["type"], "attempt");
+        assert_eq!(v["schema"], JSON_SCHEMA);
+        assert_eq!(v["seq"], 2);
+        assert_eq!(v["success"], false);
+        assert_eq!(v["class"], "refused");
+        assert_eq!(v["connect_ms"], 1.5);
+        assert_eq!(v["resolve_ms"], serde_json::Value::Null);
+        assert_eq!(v["local"], "127.0.0.1:40000");
+
+        let mut run = RunRecord::default();
+        run.record(&failed);
+        let v: serde_json::Value =
+            serde_json::from_str(&text(|w| render_summary_json(w, "t:1", &run))).unwrap();
+        assert_eq!(v["type"], "summary");
+        assert_eq!(v["loss_pct"], 100.0);
+        assert_eq!(v["min_ms"], serde_json::Value::Null);
+        assert_eq!(v["failures_by_class"]["refused"], 1);
+    }
+}

@@ -1,0 +1,355 @@
+//! tcpping against real loopback sockets: success on IPv4 and IPv6, refused, a full accept
+//! queue (timed out), NDJSON field by field, exit codes, bad input, SIGINT and a closed pipe.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod support;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{Run, run, tool};
+
+fn tcpping(args: &[&str]) -> Run {
+    let mut cmd = tool("tcpping");
+    cmd.args(args);
+    run(cmd)
+}
+
+/// A port on which nothing listens: bind, read the port, close.
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A listener whose accept queue is full, so the kernel drops further SYNs: the loopback
+/// stand-in for a firewall that drops packets. Returns the listener and the held connections.
+fn black_hole() -> (TcpListener, Vec<TcpStream>) {
+    let listener = listener_with_backlog(1);
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    // Never accept: connect until a connect times out, which proves the queue is full.
+    for _ in 0..4096 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(stream) => held.push(stream),
+            Err(err) => {
+                assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "filling the accept queue: {err}");
+                return (listener, held);
+            }
+        }
+    }
+    panic!("the accept queue of {addr} never filled");
+}
+
+/// std's TcpListener asks for a long backlog; a short one fills with a couple of connections.
+/// tokio (already a test dependency) can set it, and hands back a plain std listener.
+fn listener_with_backlog(backlog: u32) -> TcpListener {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+    runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        socket.listen(backlog).unwrap().into_std().unwrap()
+    })
+}
+
+fn attempts(run: &Run) -> Vec<Value> {
+    run.json_lines().into_iter().filter(|v| v["type"] == "attempt").collect()
+}
+
+fn summary(run: &Run) -> Value {
+    let lines = run.json_lines();
+    let last = lines.last().unwrap_or_else(|| panic!("no JSON output\n{run}")).clone();
+    assert_eq!(last["type"], "summary", "the last record must be the summary\n{run}");
+    assert_eq!(lines.iter().filter(|v| v["type"] == "summary").count(), 1, "one summary\n{run}");
+    last
+}
+
+#[test]
+fn connects_to_ipv4_loopback_with_the_original_output() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let run = tcpping(&[&target, "-i", "10ms"]);
+    run.expect_code(0);
+    let out = run.stdout();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4 + 3, "four attempts (the default) and three summary lines\n{run}");
+    for line in &lines[..4] {
+        let time = line
+            .strip_prefix(&format!("Connected to {target}, time taken: "))
+            .and_then(|t| t.strip_suffix("ms"))
+            .unwrap_or_else(|| panic!("bad line {line:?}\n{run}"));
+        let ms: f64 = time.parse().unwrap_or_else(|_| panic!("not a number: {time:?}"));
+        assert!((0.0..1000.0).contains(&ms), "{line}");
+    }
+    assert!(
+        lines[4].starts_with("Complete: 4/4 successful attempts (100%). Average success time: "),
+        "{run}"
+    );
+    assert!(lines[5].starts_with("Statistics: min/avg/max/mdev = "), "{run}");
+    assert!(lines[5].ends_with("loss = 0% (0/4 failed)"), "{run}");
+    assert_eq!(lines[6], "Failures: none", "{run}");
+    assert!(run.stderr().is_empty(), "{run}");
+}
+
+#[test]
+fn connects_to_ipv6_loopback_in_every_spelling() {
+    let listener = TcpListener::bind("[::1]:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let bracketed = format!("[::1]:{port}");
+    for args in [
+        vec![bracketed.as_str(), "-n", "1"],
+        vec!["::1", &port, "-n", "1"],
+        vec!["-6", "::1", &port, "-n", "1"],
+    ] {
+        let run = tcpping(&args);
+        run.expect_code(0);
+        assert!(run.stdout().starts_with(&format!("Connected to [::1]:{port}, time taken: ")), "{run}");
+    }
+}
+
+#[test]
+fn count_may_follow_the_target_and_port() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let run = tcpping(&["127.0.0.1", &port, "-n", "2", "-i", "0", "--json"]);
+    run.expect_code(0);
+    assert_eq!(attempts(&run).len(), 2, "{run}");
+}
+
+#[test]
+fn json_records_field_by_field() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let target = addr.to_string();
+    let run = tcpping(&[&target, "-n", "3", "-i", "0", "--json"]);
+    run.expect_code(0);
+    let records = attempts(&run);
+    assert_eq!(records.len(), 3, "{run}");
+    for (i, rec) in records.iter().enumerate() {
+        assert_eq!(rec["schema"], 1);
+        assert_eq!(rec["seq"], i as u64 + 1);
+        assert_eq!(rec["target"], target.as_str());
+        assert_eq!(rec["host"], "127.0.0.1");
+        assert_eq!(rec["port"], addr.port());
+        assert_eq!(rec["success"], true);
+        assert_eq!(rec["remote"], target.as_str());
+        let local: SocketAddr = rec["local"].as_str().expect("local address").parse().unwrap();
+        assert!(local.ip().is_loopback() && local.port() != 0, "{rec}");
+        assert!(rec["resolve_ms"].is_null(), "an address literal is never resolved: {rec}");
+        let connect = rec["connect_ms"].as_f64().expect("connect_ms");
+        assert!(connect > 0.0 && connect < 1000.0, "{rec}");
+        for absent in ["class", "error", "hint"] {
+            assert!(rec[absent].is_null(), "{absent} on success: {rec}");
+        }
+    }
+    let sum = summary(&run);
+    assert_eq!(sum["schema"], 1);
+    assert_eq!(sum["target"], target.as_str());
+    assert_eq!(
+        (sum["attempts"].as_u64(), sum["successes"].as_u64(), sum["failures"].as_u64()),
+        (Some(3), Some(3), Some(0))
+    );
+    assert_eq!(sum["loss_pct"], 0.0);
+    let field = |name: &str| sum[name].as_f64().unwrap_or_else(|| panic!("{name} missing: {sum}"));
+    let (min, avg, max) = (field("min_ms"), field("avg_ms"), field("max_ms"));
+    assert!(min <= avg && avg <= max, "{sum}");
+    for name in ["mdev_ms", "p50_ms", "p95_ms", "p99_ms", "jitter_ms"] {
+        let v = field(name);
+        assert!((0.0..=max).contains(&v), "{name}: {sum}");
+    }
+    assert!(field("p50_ms") >= min && field("p95_ms") <= max, "{sum}");
+    assert_eq!(sum["failures_by_class"], serde_json::json!({}));
+    assert_eq!(sum["interrupted"], false);
+}
+
+#[test]
+fn refused_port_is_classified_and_exits_1() {
+    let target = format!("127.0.0.1:{}", closed_port());
+    let run = tcpping(&[&target, "-n", "2", "-i", "0"]);
+    run.expect_code(1);
+    let out = run.stdout();
+    let first = out.lines().next().unwrap();
+    assert!(first.starts_with("Connection attempt failed: connection refused [refused]: "), "{run}");
+    assert!(out.contains("Complete: 0/2 successful attempts (0%). Average success time: 0ms\n"), "{run}");
+    assert!(out.contains("Statistics: no successful attempt, loss = 100% (2/2 failed)\n"), "{run}");
+    assert!(out.ends_with("Failures: refused 2\n"), "{run}");
+
+    let run = tcpping(&[&target, "-n", "1", "--json"]);
+    run.expect_code(1);
+    let rec = &attempts(&run)[0];
+    assert_eq!(rec["success"], false);
+    assert_eq!(rec["class"], "refused");
+    assert_eq!(rec["error"], "connection refused");
+    assert!(rec["hint"].as_str().unwrap().contains("nothing listens"), "{rec}");
+    assert_eq!(summary(&run)["failures_by_class"]["refused"], 1);
+}
+
+#[test]
+fn full_accept_queue_times_out_after_the_given_timeout() {
+    let (listener, _held) = black_hole();
+    let target = listener.local_addr().unwrap().to_string();
+    let run = tcpping(&[&target, "-n", "1", "-w", "300ms", "--json"]);
+    run.expect_code(1);
+    let rec = &attempts(&run)[0];
+    assert_eq!(rec["class"], "timed_out", "{run}");
+    assert_eq!(rec["error"], "connection timed out after 300ms");
+    let waited = rec["connect_ms"].as_f64().unwrap();
+    assert!((300.0..1000.0).contains(&waited), "{rec}");
+    // The local port is known even though the handshake never finished.
+    let local: SocketAddr = rec["local"].as_str().expect("local").parse().unwrap();
+    assert_ne!(local.port(), 0);
+    assert!(run.elapsed < Duration::from_secs(5), "{run}");
+}
+
+#[test]
+fn max_loss_threshold_sets_the_exit_code() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    tcpping(&[&target, "-n", "2", "-i", "0", "-q", "--max-loss", "0"]).expect_code(0);
+    // Everything failed: no threshold can make that a success.
+    let closed = format!("127.0.0.1:{}", closed_port());
+    tcpping(&[&closed, "-n", "1", "-q", "--max-loss", "100"]).expect_code(1);
+}
+
+#[test]
+fn quiet_prints_only_the_summary() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let run = tcpping(&[&target, "-n", "2", "-i", "0", "-q"]);
+    run.expect_code(0);
+    assert!(run.stdout().starts_with("Complete: 2/2 successful attempts (100%)."), "{run}");
+    assert_eq!(run.stdout().lines().count(), 3, "{run}");
+    let run = tcpping(&[&target, "-n", "2", "-i", "0", "-q", "--json"]);
+    assert_eq!(run.json_lines().len(), 1, "{run}");
+    assert_eq!(summary(&run)["attempts"], 2);
+}
+
+#[test]
+fn source_address_and_port_are_used() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let source = format!("127.0.0.2:{}", closed_port());
+    let run = tcpping(&[&target, "-n", "2", "-i", "0", "--json", "--source", &source]);
+    run.expect_code(0);
+    for rec in attempts(&run) {
+        assert_eq!(rec["local"], source.as_str(), "{run}");
+    }
+    // An address that is on no interface fails before any packet leaves.
+    let run = tcpping(&[&target, "-n", "1", "--json", "--source", "192.0.2.1"]);
+    run.expect_code(1);
+    assert_eq!(attempts(&run)[0]["class"], "address_not_available", "{run}");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_naming_the_value() {
+    let long_label = format!("{}.example", "a".repeat(64));
+    let long_name = format!("{}com", "abcdefghi.".repeat(26));
+    // (arguments, text the message must contain)
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["127.0.0.1:0"], "'0'"),
+        (vec!["127.0.0.1:65536"], "'65536'"),
+        (vec!["127.0.0.1", "http"], "'http'"),
+        (vec!["127.0.0.1:"], "''"),
+        (vec![":80"], "host is empty"),
+        (vec![""], "host is empty"),
+        (vec![&long_label], &long_label),
+        (vec![&long_name], "253"),
+        (vec!["bad!host"], "'!'"),
+        (vec!["under score.example"], "' '"),
+        (vec!["[::1:80"], "[::1:80"),
+        (vec!["::1]:80"], "::1]:80"),
+        (vec!["127.0.0.1:80", "443"], "127.0.0.1:80"),
+        (vec!["127.0.0.1", "-n", "0"], "'0'"),
+        (vec!["127.0.0.1", "-n", "many"], "'many'"),
+        (vec!["127.0.0.1", "-w", "soon"], "'soon'"),
+        (vec!["127.0.0.1", "-w", "0s"], "'0s'"),
+        (vec!["127.0.0.1", "-i", "often"], "'often'"),
+        (vec!["127.0.0.1", "--max-loss", "101"], "'101'"),
+        (vec!["127.0.0.1", "--max-loss", "-1"], "'-1'"),
+        (vec!["127.0.0.1", "--max-loss", "lots"], "'lots'"),
+        (vec!["127.0.0.1", "--source", "10.0.0"], "'10.0.0'"),
+        (vec!["-4", "::1"], "'::1'"),
+        (vec!["-6", "127.0.0.1"], "'127.0.0.1'"),
+        (vec!["127.0.0.1", "--source", "::1"], "'::1'"),
+        (vec!["127.0.0.1", "--interface", "an-interface-name-too-long"], "'an-interface-name-too-long'"),
+        (vec!["127.0.0.1", "-n", "2", "-t"], "-t"),
+        (vec!["127.0.0.1", "--no-such-flag"], "--no-such-flag"),
+        (vec![], "<TARGET>"),
+    ];
+    for (args, needle) in cases {
+        let run = tcpping(&args);
+        run.expect_code(2);
+        let err = run.stderr();
+        assert_eq!(err.lines().count(), 1, "exactly one line on stderr\n{run}");
+        assert!(err.contains(needle), "stderr should name {needle:?}\n{run}");
+        assert!(!err.contains("panicked"), "{run}");
+        assert!(run.stdout().is_empty(), "nothing on stdout\n{run}");
+    }
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let run = tcpping(&["--help"]);
+    run.expect_code(0);
+    assert!(run.stdout().contains("--max-loss"), "{run}");
+    tcpping(&["--version"]).expect_code(0);
+}
+
+#[test]
+fn sigint_prints_the_summary_and_exits_by_the_rules() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let child = tool("tcpping")
+        .args(["-t", "-i", "100ms", "--json", &target])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let run =
+        Run { cmdline: format!("tcpping -t --json {target} (SIGINT)"), output, elapsed: Duration::ZERO };
+    run.expect_code(0);
+    let sum = summary(&run);
+    assert_eq!(sum["interrupted"], true, "{run}");
+    let n = sum["attempts"].as_u64().unwrap();
+    assert!(n >= 2, "{run}");
+    assert_eq!(attempts(&run).len() as u64, n, "every attempt printed is counted\n{run}");
+    assert!(run.stderr().is_empty(), "{run}");
+
+    // Interrupting a run in which nothing connected still exits 1.
+    let (hole, _held) = black_hole();
+    let child = tool("tcpping")
+        .args(["-t", &hole.local_addr().unwrap().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let run = Run { cmdline: "tcpping -t <black hole> (SIGINT)".into(), output, elapsed: Duration::ZERO };
+    run.expect_code(1);
+    assert!(run.stdout().starts_with("Complete: 0/0 successful attempts (0%)."), "{run}");
+}
+
+#[test]
+fn closed_stdout_pipe_ends_quietly() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let script = format!(
+        "'{}' -t -i 20ms {target} | head -1; echo \"status=${{PIPESTATUS[0]}}\"",
+        support::bin("tcpping")
+    );
+    let mut cmd = Command::new("bash");
+    cmd.args(["-c", &script]);
+    let run = run(cmd);
+    run.expect_code(0);
+    let out = run.stdout();
+    assert!(out.starts_with(&format!("Connected to {target}, time taken: ")), "{run}");
+    assert!(out.ends_with("status=0\n"), "{run}");
+    assert!(run.stderr().is_empty(), "no error message, no panic\n{run}");
+    assert!(run.elapsed < Duration::from_secs(10), "{run}");
+}

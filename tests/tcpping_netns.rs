@@ -1,0 +1,231 @@
+//! tcpping in throw-away network namespaces: the probe runs in the "app" namespace, servers and
+//! firewall rules live in the "vnet" namespace. Each failure class is produced the way a real
+//! network produces it: iptables DROP, REJECT with a TCP reset or an ICMP error, a missing route.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod support;
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::netns::{APP_ADDR, Child, Lab, Netns, VNET_ADDR};
+use support::{Run, run};
+
+/// Set (to the address to serve on) when this test binary is re-run inside a namespace as the
+/// listener; see [`serve_inside_namespace`].
+const SERVE_ENV: &str = "TCPPING_TEST_SERVE_ADDR";
+
+fn tcpping_in(ns: &Netns, args: &[&str]) -> Run {
+    let mut cmd = ns.command(&support::bin("tcpping"));
+    cmd.args(args).env_remove("RUST_LOG");
+    run(cmd)
+}
+
+fn records(run: &Run) -> (Vec<Value>, Value) {
+    let mut lines = run.json_lines();
+    let summary = lines.pop().unwrap_or_else(|| panic!("no output\n{run}"));
+    assert_eq!(summary["type"], "summary", "{run}");
+    (lines, summary)
+}
+
+fn ns_output(ns: &Netns, cmd: &str) -> String {
+    let out = Command::new("ip").args(["netns", "exec", &ns.name, "sh", "-c", cmd]).output().unwrap();
+    assert!(out.status.success(), "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A listener of our own inside `ns`: this very test binary, re-run there with [`SERVE_ENV`]
+/// set. It accepts, reads until the peer closes, then closes, so the prober is always the
+/// side that closes first.
+fn listen_in(ns: &Netns, port: u16) -> Child {
+    let exe = std::env::current_exe().unwrap();
+    let child = ns
+        .command(exe.to_str().unwrap())
+        .args(["--exact", "serve_inside_namespace", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(SERVE_ENV, format!("0.0.0.0:{port}"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let child = Child(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ns_output(ns, &format!("ss -Hltn 'sport = :{port}'")).trim().is_empty() {
+        assert!(Instant::now() < deadline, "listener on port {port} in {} never came up", ns.name);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+#[test]
+#[ignore = "helper: runs only when re-executed by listen_in inside a namespace"]
+fn serve_inside_namespace() {
+    let Ok(addr) = std::env::var(SERVE_ENV) else { return };
+    let listener = TcpListener::bind(&addr).unwrap();
+    for stream in listener.incoming().flatten() {
+        std::thread::spawn(move || drain_then_close(stream));
+    }
+}
+
+fn drain_then_close(mut stream: TcpStream) {
+    let mut buf = [0u8; 512];
+    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+}
+
+#[test]
+fn connects_across_a_veth_pair_from_the_app_address() {
+    if !support::privileged() {
+        return;
+    }
+    let lab = Lab::new();
+    let _server = listen_in(&lab.vnet, 8080);
+    let target = format!("{VNET_ADDR}:8080");
+    let run = tcpping_in(&lab.app, &[&target, "-n", "2", "-i", "0", "--json"]);
+    run.expect_code(0);
+    let (attempts, summary) = records(&run);
+    for rec in &attempts {
+        assert_eq!(rec["success"], true, "{run}");
+        assert_eq!(rec["remote"], target.as_str());
+        assert!(rec["local"].as_str().unwrap().starts_with(&format!("{APP_ADDR}:")), "{rec}");
+    }
+    assert_eq!(summary["successes"], 2);
+}
+
+#[test]
+fn iptables_drop_is_timed_out() {
+    if !support::privileged() {
+        return;
+    }
+    let lab = Lab::new();
+    lab.vnet.iptables("-A INPUT -p tcp --dport 9000 -j DROP");
+    let run =
+        tcpping_in(&lab.app, &[&format!("{VNET_ADDR}:9000"), "-n", "2", "-i", "0", "-w", "400ms", "--json"]);
+    run.expect_code(1);
+    let (attempts, summary) = records(&run);
+    for rec in &attempts {
+        assert_eq!(rec["class"], "timed_out", "{run}");
+        assert!(rec["hint"].as_str().unwrap().contains("firewall"), "{rec}");
+    }
+    assert_eq!(summary["failures_by_class"], serde_json::json!({"timed_out": 2}));
+}
+
+#[test]
+fn reject_with_tcp_reset_is_refused() {
+    if !support::privileged() {
+        return;
+    }
+    let lab = Lab::new();
+    let _server = listen_in(&lab.vnet, 9001);
+    // The firewall answers for the listener: the probe must see what a closed port looks like.
+    lab.vnet.iptables("-A INPUT -p tcp --dport 9001 -j REJECT --reject-with tcp-reset");
+    let run = tcpping_in(&lab.app, &[&format!("{VNET_ADDR}:9001"), "-n", "1", "--json"]);
+    run.expect_code(1);
+    assert_eq!(records(&run).0[0]["class"], "refused", "{run}");
+}
+
+#[test]
+fn reject_with_icmp_host_unreachable_is_host_unreachable() {
+    if !support::privileged() {
+        return;
+    }
+    let lab = Lab::new();
+    lab.vnet.iptables("-A INPUT -p tcp --dport 9002 -j REJECT --reject-with icmp-host-unreachable");
+    let run = tcpping_in(&lab.app, &[&format!("{VNET_ADDR}:9002"), "-n", "1", "-w", "5s"]);
+    run.expect_code(1);
+    let first = run.stdout();
+    assert!(first.starts_with("Connection attempt failed: host unreachable [host_unreachable]: "), "{run}");
+    assert!(first.ends_with("Failures: host_unreachable 1\n"), "{run}");
+    assert!(run.elapsed < Duration::from_secs(4), "an ICMP error must end the attempt at once\n{run}");
+}
+
+#[test]
+fn missing_route_is_network_unreachable() {
+    if !support::privileged() {
+        return;
+    }
+    let lab = Lab::new();
+    // 10.99.0.0/16 is outside the app namespace's only route (the lab's /24).
+    let run = tcpping_in(&lab.app, &["10.99.0.1:80", "-n", "1", "--json"]);
+    run.expect_code(1);
+    let rec = &records(&run).0[0];
+    assert_eq!(rec["class"], "network_unreachable", "{run}");
+    assert_eq!(rec["remote"], "10.99.0.1:80");
+}
+
+#[test]
+fn interface_binding() {
+    if !support::privileged() {
+        return;
+    }
+    let lab = Lab::new();
+    let _server = listen_in(&lab.vnet, 9003);
+    let veth = ns_output(&lab.app, "ip -o link show type veth | cut -d: -f2 | cut -d@ -f1");
+    let veth = veth.trim();
+    assert!(!veth.is_empty(), "no veth in the app namespace");
+    let target = format!("{VNET_ADDR}:9003");
+    tcpping_in(&lab.app, &[&target, "-n", "1", "--interface", veth]).expect_code(0);
+    let run = tcpping_in(&lab.app, &[&target, "-n", "1", "--json", "--interface", "nosuchif0"]);
+    run.expect_code(1);
+    let rec = &records(&run).0[0];
+    assert_eq!(rec["class"], "local_error", "{run}");
+    assert!(rec["error"].as_str().unwrap().contains("bind to interface"), "{rec}");
+}
+
+#[test]
+fn max_loss_with_partial_loss() {
+    if !support::privileged() {
+        return;
+    }
+    let lab = Lab::new();
+    let _server = listen_in(&lab.vnet, 9004);
+    // Every second SYN is refused: two of four attempts fail, deterministically.
+    lab.vnet.iptables(
+        "-A INPUT -p tcp --syn --dport 9004 -m statistic --mode nth --every 2 --packet 0 -j REJECT --reject-with tcp-reset",
+    );
+    let target = format!("{VNET_ADDR}:9004");
+    let run = tcpping_in(&lab.app, &[&target, "-n", "4", "-i", "0", "--json", "--max-loss", "50"]);
+    run.expect_code(0);
+    let (_, summary) = records(&run);
+    assert_eq!(summary["loss_pct"], 50.0, "{run}");
+    assert_eq!(summary["failures_by_class"], serde_json::json!({"refused": 2}));
+    let run = tcpping_in(&lab.app, &[&target, "-n", "4", "-i", "0", "-q", "--max-loss", "25"]);
+    run.expect_code(1);
+    assert!(run.stdout().starts_with("Complete: 2/4 successful attempts (50%)."), "{run}");
+}
+
+#[test]
+fn reset_close_leaves_no_time_wait_and_graceful_does() {
+    if !support::privileged() {
+        return;
+    }
+    let lab = Lab::new();
+    let _server = listen_in(&lab.vnet, 9005);
+    let target = format!("{VNET_ADDR}:9005");
+    let time_wait = |ns: &Netns| ns_output(ns, "ss -Htan state time-wait").lines().count();
+
+    tcpping_in(&lab.app, &[&target, "-n", "3", "-i", "0"]).expect_code(0);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(time_wait(&lab.app), 0, "RST close left TIME_WAIT in the app namespace");
+    assert_eq!(time_wait(&lab.vnet), 0, "RST close left TIME_WAIT on the server");
+
+    tcpping_in(&lab.app, &[&target, "-n", "3", "-i", "0", "--graceful"]).expect_code(0);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(time_wait(&lab.app), 3, "each graceful close should leave one TIME_WAIT on the prober");
+}
+
+#[test]
+fn default_timeout_is_the_documented_21_seconds() {
+    if !support::privileged() {
+        return;
+    }
+    let lab = Lab::new();
+    lab.vnet.iptables("-A INPUT -p tcp --dport 9006 -j DROP");
+    let run = tcpping_in(&lab.app, &[&format!("{VNET_ADDR}:9006"), "-n", "1", "--json"]);
+    run.expect_code(1);
+    let secs = run.elapsed.as_secs_f64();
+    assert!((20.5..22.5).contains(&secs), "took {secs:.2}s\n{run}");
+    let rec = &records(&run).0[0];
+    assert_eq!(rec["class"], "timed_out", "{run}");
+    assert_eq!(rec["error"], "connection timed out after 21s");
+}
