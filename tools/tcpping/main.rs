@@ -19,7 +19,7 @@ const DEFAULT_COUNT: u64 = 4;
 
 /// TCP connect probe: does anything listen at host:port, and how long does connecting take?
 #[derive(Debug, Parser)]
-#[command(name = "tcpping", version, about)]
+#[command(name = "tcpping", version)]
 struct Cli {
     /// host[:port], [IPv6]:port, or a bare IPv6 address (the port then comes separately).
     target: String,
