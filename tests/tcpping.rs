@@ -353,3 +353,22 @@ fn closed_stdout_pipe_ends_quietly() {
     assert!(run.stderr().is_empty(), "no error message, no panic\n{run}");
     assert!(run.elapsed < Duration::from_secs(10), "{run}");
 }
+
+#[test]
+fn waiting_line_on_a_terminal_is_shown_then_erased() {
+    let (hole, _held) = black_hole();
+    let target = hole.local_addr().unwrap().to_string();
+    // `script` (util-linux) gives tcpping a pseudo-terminal, so stderr is a terminal.
+    let inner = format!("'{}' {target} -n 1 -w 1500ms", support::bin("tcpping"));
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &inner, "/dev/null"]);
+    let run = run(cmd);
+    run.expect_code(1);
+    let out = run.stdout();
+    assert!(out.contains(&format!("\rwaiting for {target}... 1s")), "{out:?}");
+    assert!(out.contains("\r\x1b[2KConnection attempt failed: connection timed out"), "{out:?}");
+
+    // Not a terminal: no waiting line at all.
+    let run = tcpping(&[&target, "-n", "1", "-w", "1500ms"]);
+    assert!(run.stderr().is_empty(), "{run}");
+}

@@ -19,7 +19,7 @@ const DEFAULT_COUNT: u64 = 4;
 
 /// TCP connect probe: does anything listen at host:port, and how long does connecting take?
 #[derive(Debug, Parser)]
-#[command(name = "tcpping", version, about)]
+#[command(name = "tcpping", version)]
 struct Cli {
     /// host[:port], [IPv6]:port, or a bare IPv6 address (the port then comes separately).
     target: String,
@@ -265,9 +265,13 @@ async fn run(plan: &Plan) -> io::Result<bool> {
     let mut next_start = Instant::now();
     let mut seq = 0;
     while plan.count.is_none_or(|count| seq < count) {
-        tokio::select! {
-            () = tokio::time::sleep_until(next_start) => {}
-            () = &mut interrupted => { record.interrupted = true; break; }
+        // tokio's timer ticks in whole milliseconds: a zero-length sleep would still cost one,
+        // so the first attempt (and any overdue one) starts without sleeping at all.
+        if Instant::now() < next_start {
+            tokio::select! {
+                () = tokio::time::sleep_until(next_start) => {}
+                () = &mut interrupted => { record.interrupted = true; break; }
+            }
         }
         seq += 1;
         next_start = Instant::now() + plan.interval;
