@@ -15,10 +15,12 @@ use serde::Serialize;
 
 use crate::classify::AddressClass;
 use crate::diagnose::{
-    AddressEvidence, DnsEvidence, DnsResult, Evidence, Finding, RouteEvidence, ServerEvidence,
-    ServerOutcome, SettingsEvidence, TargetEvidence, TcpEvidence, diagnose, has_failure,
+    AddressEvidence, DnsEvidence, DnsResult, Evidence, Finding, RouteEvidence, ServerEvidence, ServerOutcome,
+    SettingsEvidence, TargetEvidence, TcpEvidence, diagnose, has_failure,
 };
-use crate::dns::{self, AnsweredBy, LookupError, LookupOptions, Outcome, QueryTarget, ServerList, ServerSource};
+use crate::dns::{
+    self, AnsweredBy, LookupError, LookupOptions, Outcome, QueryTarget, ServerList, ServerSource,
+};
 use crate::env::AppSettings;
 use crate::target::{Host, Target};
 use crate::tcp::{self, ConnectFailure, ConnectOptions};
@@ -39,7 +41,11 @@ pub struct CheckOptions {
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        Self { connect_timeout: tcp::WINDOWS_CONNECT_TIMEOUT, dns_timeout: None, hosts_file: Some(dns::default_hosts_path()) }
+        Self {
+            connect_timeout: tcp::WINDOWS_CONNECT_TIMEOUT,
+            dns_timeout: None,
+            hosts_file: Some(dns::default_hosts_path()),
+        }
     }
 }
 
@@ -179,7 +185,12 @@ fn environment(settings: &AppSettings, servers: &ServerList, opts: &CheckOptions
     }
 }
 
-fn server_stage(status: &'static str, outcome: &Outcome, elapsed: Duration, server: SocketAddr) -> DnsServerStage {
+fn server_stage(
+    status: &'static str,
+    outcome: &Outcome,
+    elapsed: Duration,
+    server: SocketAddr,
+) -> DnsServerStage {
     DnsServerStage { server, status, detail: outcome.describe(), elapsed }
 }
 
@@ -204,7 +215,11 @@ fn server_attempt(a: &dns::ServerAttempt) -> (DnsServerStage, ServerEvidence) {
 
 /// Resolves `name` through `servers` the way the app would and returns the stage and the
 /// evidence. Never fails: a failed lookup is evidence.
-pub async fn dns_stage(name: &crate::name::DomainName, servers: &ServerList, opts: &LookupOptions) -> (DnsStage, DnsEvidence) {
+pub async fn dns_stage(
+    name: &crate::name::DomainName,
+    servers: &ServerList,
+    opts: &LookupOptions,
+) -> (DnsStage, DnsEvidence) {
     let target = QueryTarget::Name(name.clone());
     let found = dns::lookup(&target, &opts.family.kinds(), servers, opts).await;
     let (stages, evidence): (Vec<_>, Vec<_>) = found.attempts.iter().map(server_attempt).unzip();
@@ -435,7 +450,11 @@ pub struct DepsReport {
 
 /// Finds the app's dependencies in its connection strings and checks each host:port (all at
 /// once). Each distinct host:port is probed once even when several settings name it.
-pub async fn check_dependencies(opts: &CheckOptions, settings: &AppSettings, servers: &ServerList) -> DepsReport {
+pub async fn check_dependencies(
+    opts: &CheckOptions,
+    settings: &AppSettings,
+    servers: &ServerList,
+) -> DepsReport {
     let mut found = Vec::new();
     let mut unparsed = Vec::new();
     for setting in &settings.connection_strings {
@@ -468,7 +487,14 @@ pub async fn check_dependencies(opts: &CheckOptions, settings: &AppSettings, ser
                 Ok(i) => (reports.get(i).cloned(), None),
                 Err(e) => (None, Some(format!("cannot check {}: {e}", dep.host))),
             };
-            DependencyReport { setting: dep.setting_name, kind: dep.kind, host: dep.host, port: dep.port, check, error }
+            DependencyReport {
+                setting: dep.setting_name,
+                kind: dep.kind,
+                host: dep.host,
+                port: dep.port,
+                check,
+                error,
+            }
         })
         .collect();
     let failed = dependencies.iter().any(|d| d.error.is_some() || d.check.as_ref().is_some_and(|c| c.failed));
@@ -489,7 +515,11 @@ mod tests {
     }
 
     fn quick() -> CheckOptions {
-        CheckOptions { connect_timeout: Duration::from_secs(2), dns_timeout: Some(Duration::from_millis(300)), hosts_file: None }
+        CheckOptions {
+            connect_timeout: Duration::from_secs(2),
+            dns_timeout: Some(Duration::from_millis(300)),
+            hosts_file: None,
+        }
     }
 
     #[test]
@@ -530,7 +560,8 @@ mod tests {
 
     #[tokio::test]
     async fn unusable_addresses_are_not_probed() {
-        let r = check_target(&target("0.0.0.0:80"), &quick(), &settings(), &ServerList::explicit(vec![])).await;
+        let r =
+            check_target(&target("0.0.0.0:80"), &quick(), &settings(), &ServerList::explicit(vec![])).await;
         assert!(r.addresses[0].tcp.is_none());
         assert!(r.addresses[0].tcp_skipped.is_some());
         assert!(r.findings.iter().any(|f| f.id == FindingId::UnusableAddress));
