@@ -389,7 +389,8 @@ pub fn write_target_text(w: &mut dyn Write, r: &TargetReport, color: bool) -> io
                 writeln!(w, "DNS:          answered by the hosts file {}", path.display())?;
             }
             for s in &d.servers {
-                writeln!(w, "DNS:          {} {} after {}", s.server, s.detail, ms_text(s.elapsed))?;
+                let when = if s.status == "answered" { "in" } else { "after" };
+                writeln!(w, "DNS:          {} {} {when} {}", s.server, s.detail, ms_text(s.elapsed))?;
             }
             let chain = if d.cname_chain.is_empty() {
                 String::new()
