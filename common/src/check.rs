@@ -445,6 +445,8 @@ pub struct UnparsedSetting {
 pub struct DepsReport {
     pub dependencies: Vec<DependencyReport>,
     pub unparsed: Vec<UnparsedSetting>,
+    /// Rendered once, by the document around it.
+    #[serde(skip)]
     pub failed: bool,
 }
 

@@ -365,6 +365,10 @@ fn tcp_text(a: &AddressStage) -> String {
             ms_text(t.elapsed),
             t.local.map(|l| format!(" from {l}")).unwrap_or_default()
         ),
+        // A timeout's message already says how long it waited.
+        (Some(t), _) if t.class == Some("timed_out") => {
+            format!("{} [timed_out]: {}", t.error.as_deref().unwrap_or("timed out"), t.hint.unwrap_or(""))
+        }
         (Some(t), _) => format!(
             "{} after {} [{}]: {}",
             t.error.as_deref().unwrap_or("failed"),
@@ -444,14 +448,21 @@ pub fn write_check_text(
 
 /// `{"schema": "netdiag.check/1", "failed", "elapsed_ms", "targets": [...]}`.
 pub fn write_check_json(w: &mut dyn Write, reports: &[TargetReport], elapsed: Duration) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        schema: String,
+        failed: bool,
+        elapsed_ms: f64,
+        targets: &'a [TargetReport],
+    }
     write_json(
         w,
-        &json!({
-            "schema": format!("netdiag.check/{SCHEMA_VERSION}"),
-            "failed": reports.iter().any(|r| r.failed),
-            "elapsed_ms": (elapsed.as_secs_f64() * 1e6).round() / 1e3,
-            "targets": reports,
-        }),
+        &Document {
+            schema: format!("netdiag.check/{SCHEMA_VERSION}"),
+            failed: reports.iter().any(|r| r.failed),
+            elapsed_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
+            targets: reports,
+        },
     )
 }
 
@@ -501,15 +512,22 @@ pub fn write_deps_text(
 
 /// `{"schema": "netdiag.deps/1", "failed", "elapsed_ms", "dependencies": [...], "unparsed": [...]}`.
 pub fn write_deps_json(w: &mut dyn Write, deps: &DepsReport, elapsed: Duration) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        schema: String,
+        failed: bool,
+        elapsed_ms: f64,
+        #[serde(flatten)]
+        deps: &'a DepsReport,
+    }
     write_json(
         w,
-        &json!({
-            "schema": format!("netdiag.deps/{SCHEMA_VERSION}"),
-            "failed": deps.failed,
-            "elapsed_ms": (elapsed.as_secs_f64() * 1e6).round() / 1e3,
-            "dependencies": deps.dependencies,
-            "unparsed": deps.unparsed,
-        }),
+        &Document {
+            schema: format!("netdiag.deps/{SCHEMA_VERSION}"),
+            failed: deps.failed,
+            elapsed_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
+            deps,
+        },
     )
 }
 
