@@ -561,6 +561,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn dependencies_are_named_by_setting_and_probed_once_per_host_port() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sql = format!("Server=tcp:127.0.0.1,{port};Password=NOTASECRET1");
+        let settings = AppSettings {
+            connection_strings: vec![
+                crate::env::ConnectionSetting::new("SQLCONNSTR_a", sql.clone()),
+                crate::env::ConnectionSetting::new("SQLCONNSTR_b", sql),
+                crate::env::ConnectionSetting::new(
+                    "CUSTOMCONNSTR_bad",
+                    "AccountName=bad name;AccountKey=NOTASECRET2",
+                ),
+            ],
+            ..AppSettings::default()
+        };
+        let deps = check_dependencies(&quick(), &settings, &ServerList::explicit(vec![])).await;
+        let names: Vec<&str> = deps.dependencies.iter().map(|d| d.setting.as_str()).collect();
+        assert_eq!(names, ["SQLCONNSTR_a", "SQLCONNSTR_b"]);
+        let a = deps.dependencies[0].check.as_ref().unwrap();
+        let b = deps.dependencies[1].check.as_ref().unwrap();
+        assert_eq!(a, b, "one probe shared by both settings");
+        assert!(a.addresses[0].tcp.as_ref().unwrap().connected);
+        assert_eq!(deps.unparsed[0].setting, "CUSTOMCONNSTR_bad");
+        assert!(!format!("{deps:?}").contains("NOTASECRET"));
+        assert!(!serde_json::to_string(&deps).unwrap().contains("NOTASECRET"));
+        assert!(!deps.failed);
+    }
+
+    #[tokio::test]
     async fn unusable_addresses_are_not_probed() {
         let r =
             check_target(&target("0.0.0.0:80"), &quick(), &settings(), &ServerList::explicit(vec![])).await;

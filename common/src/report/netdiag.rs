@@ -698,6 +698,48 @@ mod tests {
         assert!(coloured.contains("\x1b[1;31m"));
     }
 
+    fn tnc_view(succeeded: bool) -> TncView {
+        TncView {
+            computer_name: "db.internal".into(),
+            remote_address: Some("10.0.2.5".parse().unwrap()),
+            remote_port: 1433,
+            name_resolution_results: vec!["10.0.2.5".parse().unwrap(), "fd00::5".parse().unwrap()],
+            interface_alias: Some("eth0".into()),
+            source_address: Some("10.0.1.4".parse().unwrap()),
+            next_hop: Some("0.0.0.0".parse().unwrap()),
+            tcp_test_succeeded: succeeded,
+            connect_time_ms: succeeded.then_some(1.5),
+            failure_class: (!succeeded).then(|| "timed_out".to_owned()),
+            warnings: if succeeded { vec![] } else { vec!["TCP connect to (10.0.2.5 : 1433) failed".into()] },
+        }
+    }
+
+    #[test]
+    fn tnc_layout_matches_test_netconnection() {
+        let default = text(|w| write_tnc_text(w, &tnc_view(true), TncLevel::Default));
+        assert_eq!(
+            default,
+            "ComputerName     : db.internal\nRemoteAddress    : 10.0.2.5\nRemotePort       : 1433\n\
+             InterfaceAlias   : eth0\nSourceAddress    : 10.0.1.4\nTcpTestSucceeded : True\n\
+             ConnectTime      : 1.50 ms\nFailureClass     :\n"
+        );
+        let detailed = text(|w| write_tnc_text(w, &tnc_view(false), TncLevel::Detailed));
+        assert_eq!(
+            detailed,
+            "WARNING: TCP connect to (10.0.2.5 : 1433) failed\n\
+             ComputerName          : db.internal\nRemoteAddress         : 10.0.2.5\nRemotePort            : 1433\n\
+             NameResolutionResults : 10.0.2.5\n                        fd00::5\n\
+             InterfaceAlias        : eth0\nSourceAddress         : 10.0.1.4\nNetRoute (NextHop)    : 0.0.0.0\n\
+             TcpTestSucceeded      : False\nConnectTime           :\nFailureClass          : timed_out\n"
+        );
+        assert_eq!(text(|w| write_tnc_text(w, &tnc_view(false), TncLevel::Quiet)), "False\n");
+        let v: serde_json::Value =
+            serde_json::from_str(&text(|w| write_tnc_json(w, &tnc_view(true)))).unwrap();
+        assert_eq!(v["TcpTestSucceeded"], true);
+        assert_eq!(v["NameResolutionResults"][1], "fd00::5");
+        assert_eq!(v["NextHop"], "0.0.0.0");
+    }
+
     #[test]
     fn findings_json() {
         let f = [finding(Severity::Warning)];
