@@ -80,7 +80,7 @@ fn json_settings_and_redacted_connection_strings() {
     assert_eq!(s["site_name"], "fakeapp");
     assert_eq!(s["region"], "West Europe");
     assert_eq!(s["sku"], "ElasticPremium");
-    assert!(v["dns_servers"].is_null(), "the DNS engine fills this in phase 2");
+    assert_eq!(v["dns_servers"][2]["source"], "WEBSITE_DNS_ALT_SERVER", "{r}");
 
     let conns = v["connection_strings"].as_array().unwrap();
     let names: Vec<&str> = conns.iter().map(|c| c["name"].as_str().unwrap()).collect();
@@ -306,19 +306,34 @@ fn route_to_rejects_non_addresses() {
 }
 
 #[test]
-fn phase_two_subcommands_are_declared() {
-    for args in [&["check", "127.0.0.1:9"][..], &["tnc", "127.0.0.1", "-p", "9"], &["deps"]] {
-        let mut cmd = tool("netdiag");
-        cmd.args(args);
-        let r = run(cmd);
-        r.expect_code(2);
-        assert_eq!(r.stderr().lines().count(), 1, "{r}");
-    }
+fn tnc_help_lists_test_netconnection_options() {
     let mut cmd = tool("netdiag");
     cmd.args(["tnc", "--help"]);
     let r = run(cmd);
     r.expect_code(0);
-    for flag in ["--port", "--common-tcp-port", "--information-level"] {
+    for flag in ["--port", "--common-tcp-port", "--information-level", "--timeout", "--dns-timeout"] {
         assert!(r.stdout().contains(flag), "{r}");
     }
+}
+
+#[test]
+fn dns_servers_come_from_the_website_settings() {
+    let cmd = with_fake_app_settings(tool("netdiag"));
+    let mut cmd = cmd;
+    cmd.args(["env", "--json"]);
+    let r = run(cmd);
+    r.expect_code(0);
+    assert_no_secret(&r);
+    let servers: Vec<(String, String)> = r.json()["dns_servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["address"].as_str().unwrap().to_owned(), d["source"].as_str().unwrap().to_owned()))
+        .collect();
+    let want = [
+        ("10.0.0.4:53", "WEBSITE_DNS_SERVER"),
+        ("10.0.0.5:53", "WEBSITE_DNS_SERVER"),
+        ("168.63.129.16:53", "WEBSITE_DNS_ALT_SERVER"),
+    ];
+    assert_eq!(servers, want.map(|(a, s)| (a.to_owned(), s.to_owned())), "{r}");
 }

@@ -467,8 +467,11 @@ fn name_result_findings(c: &mut Ctx<'_>, dns: &DnsEvidence) {
 fn private_endpoint_findings(c: &mut Ctx<'_>, dns: &DnsEvidence, addrs: &[IpAddr]) {
     let Some(pl) = dns.privatelink_name() else { return };
     let host = c.e.target.host.clone();
+    // A private endpoint only ever has an RFC1918 or unique-local address; anything else (a
+    // public, CGNAT or documentation address) means the private zone did not answer. Same rule
+    // as the DNS engine's `privatelink_finding`, so nameresolver and netdiag agree.
     let public: Vec<IpAddr> =
-        addrs.iter().copied().filter(|a| classify(*a) == AddressClass::Public).collect();
+        addrs.iter().copied().filter(|a| !crate::dns::privatelink::is_private_address(*a)).collect();
     let mut evidence = vec![format!("aliases: {}", dns.cname_chain.join(" -> "))];
     evidence.extend(addrs.iter().map(|a| format!("address {a}: {}", classify(*a).describe())));
     if !public.is_empty() {
@@ -959,6 +962,24 @@ mod tests {
                     (F::PublicDestinationWithoutRouteAll, Warning),
                     (F::TcpConnected, Ok),
                 ],
+            ),
+            (
+                "private endpoint resolving to a non-private, non-public address",
+                Evidence {
+                    settings: no_vnet(),
+                    target: target("acct.blob.core.windows.net", 443),
+                    dns: dns(
+                        vec![answered("10.0.0.4")],
+                        DnsResult::Addresses(vec![ip("100.64.0.10")]),
+                        &["acct.privatelink.blob.core.windows.net"],
+                    ),
+                    addresses: vec![AddressEvidence::new(
+                        ip("100.64.0.10"),
+                        route("10.0.1.4"),
+                        Some(connected.clone()),
+                    )],
+                },
+                vec![(F::PrivateEndpointPublicAddress, Failure), (F::TcpConnected, Ok)],
             ),
             (
                 "private endpoint ok",

@@ -472,8 +472,8 @@ pub struct EnvSnapshot {
     pub settings: AppSettings,
     pub interfaces: Result<Vec<InterfaceAddress>, String>,
     pub routes: Result<RouteTable, String>,
-    /// PHASE 2 (DNS engine): the servers the app uses, in the order it asks them. `None` until
-    /// the DNS engine is wired in; this module never decides server selection.
+    /// The servers the app uses, in the order it asks them, as the DNS engine selects them
+    /// ([`EnvSnapshot::collect_dns_servers`]); `None` when not collected.
     pub dns_servers: Option<Vec<DnsServerEntry>>,
     /// Routes asked for with [`EnvSnapshot::check_routes`].
     pub route_checks: Vec<(IpAddr, Result<RouteInfo, String>)>,
@@ -493,6 +493,56 @@ impl EnvSnapshot {
             routes: RouteTable::read().map_err(|e| e.to_string()),
             dns_servers: None,
             route_checks: Vec::new(),
+        }
+    }
+
+    /// Asks the DNS engine which servers the app uses (explicit none: `WEBSITE_DNS_SERVER` +
+    /// `WEBSITE_DNS_ALT_SERVER`, else `resolv_conf`), each labelled with the setting or file it
+    /// came from. A broken configuration becomes a warning and an empty list.
+    pub fn collect_dns_servers(
+        &mut self,
+        env: &dyn Fn(&str) -> Option<String>,
+        resolv_conf: &std::path::Path,
+    ) {
+        use crate::dns::servers::{self, ServerSource};
+        match servers::servers_for_app(None, env, resolv_conf) {
+            Ok(list) => {
+                // WEBSITE_DNS_ALT_SERVER, when set, is always the last one.
+                let alt_index = env(servers::ENV_DNS_ALT_SERVER)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|_| list.servers.len().saturating_sub(1));
+                let entries = list
+                    .servers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, addr)| DnsServerEntry {
+                        address: addr.to_string(),
+                        source: match &list.source {
+                            ServerSource::WebsiteDnsServer if Some(i) == alt_index => {
+                                servers::ENV_DNS_ALT_SERVER.to_owned()
+                            }
+                            ServerSource::WebsiteDnsServer => servers::ENV_DNS_SERVER.to_owned(),
+                            other => other.to_string(),
+                        },
+                    })
+                    .collect();
+                for w in list.warnings {
+                    self.settings.warnings.push(SettingWarning {
+                        setting: servers::ENV_DNS_SERVER.into(),
+                        value: String::new(),
+                        problem: w,
+                    });
+                }
+                self.dns_servers = Some(entries);
+            }
+            Err(e) => {
+                self.settings.warnings.push(SettingWarning {
+                    setting: "DNS servers".into(),
+                    value: String::new(),
+                    problem: e.to_string(),
+                });
+                self.dns_servers = Some(Vec::new());
+            }
         }
     }
 
@@ -673,6 +723,29 @@ fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000
             assert_eq!(r.interface.as_deref(), Some("lo"));
             assert!(r.gateway_known);
         }
+    }
+
+    #[test]
+    fn dns_servers_are_labelled_with_their_setting() {
+        let vars = [("WEBSITE_DNS_SERVER", "10.0.0.4,10.0.0.5"), ("WEBSITE_DNS_ALT_SERVER", "10.0.0.6")];
+        let env = |n: &str| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string());
+        let mut snap = EnvSnapshot::with_settings(AppSettings::default());
+        snap.collect_dns_servers(&env, std::path::Path::new("/nonexistent/resolv.conf"));
+        let got: Vec<(String, String)> =
+            snap.dns_servers.unwrap().into_iter().map(|d| (d.address, d.source)).collect();
+        assert_eq!(
+            got,
+            [
+                ("10.0.0.4:53".to_owned(), "WEBSITE_DNS_SERVER".to_owned()),
+                ("10.0.0.5:53".to_owned(), "WEBSITE_DNS_SERVER".to_owned()),
+                ("10.0.0.6:53".to_owned(), "WEBSITE_DNS_ALT_SERVER".to_owned()),
+            ]
+        );
+
+        let mut snap = EnvSnapshot::with_settings(AppSettings::default());
+        snap.collect_dns_servers(&|_| None, std::path::Path::new("/nonexistent/resolv.conf"));
+        assert_eq!(snap.dns_servers, Some(vec![]));
+        assert!(snap.settings.warnings.iter().any(|w| w.problem.contains("/nonexistent/resolv.conf")));
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod tcp;
 pub mod dns;
 
 // netdiag: environment, classification, diagnosis, sizing, the app's dependencies.
+pub mod check;
 pub mod classify;
 pub mod connstr;
 pub mod diagnose;

@@ -3,13 +3,15 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use netdiag_common::env::EnvSnapshot;
+use netdiag_common::check::{self, CheckOptions};
+use netdiag_common::dns::{ServerList, ServerSource, servers};
+use netdiag_common::env::{AppSettings, EnvSnapshot};
 use netdiag_common::report::netdiag as report;
 use netdiag_common::subnet::{PlanOs, SubnetPlan, SubnetSpec};
-use netdiag_common::target::Port;
+use netdiag_common::target::{Port, Target};
 
 #[derive(Parser)]
 #[command(
@@ -61,22 +63,36 @@ struct EnvArgs {
 }
 
 #[derive(Args)]
-struct CheckArgs {
-    /// Targets as host, host:port, [v6]:port or an IP literal.
-    #[arg(required = true, value_name = "HOST[:PORT]")]
-    targets: Vec<String>,
-    /// Port for targets that do not name one.
-    #[arg(short, long, default_value = "443")]
-    port: Port,
-    /// TCP connect timeout (Windows gives up after 21 s).
-    #[arg(long, default_value = "21s", value_parser = humantime::parse_duration)]
+struct TcpTimeoutArg {
+    /// TCP connect timeout per address (Windows gives up after 21 s).
+    #[arg(short = 'w', long, default_value = "21s", value_parser = parse_duration, value_name = "DURATION")]
     timeout: Duration,
-    /// Timeout per DNS server (the platform's is 3 s per server).
-    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
-    dns_timeout: Duration,
-    /// Ask these DNS servers instead of the app's own (repeatable).
+}
+
+#[derive(Args)]
+struct DnsArgs {
+    /// Timeout per DNS server [default: WEBSITE_DNS_TIMEOUT, else 3s, as the platform].
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    dns_timeout: Option<Duration>,
+    /// Ask these DNS servers, in this order, instead of the app's own (repeatable). The hosts
+    /// file is then skipped.
     #[arg(long = "dns-server", value_name = "IP[:PORT]")]
     dns_servers: Vec<String>,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Targets as host, host:port, [v6]:port or an IP literal; all are checked at once.
+    #[arg(required = true, value_name = "HOST[:PORT]")]
+    targets: Vec<String>,
+    /// Port for targets that do not name one (443: most of an app's dependencies are HTTPS;
+    /// tcpping.exe's default was 80).
+    #[arg(short, long, default_value = "443")]
+    port: Port,
+    #[command(flatten)]
+    tcp: TcpTimeoutArg,
+    #[command(flatten)]
+    dns: DnsArgs,
     #[command(flatten)]
     output: JsonArg,
 }
@@ -87,6 +103,17 @@ enum CommonTcpPort {
     Rdp,
     Smb,
     Winrm,
+}
+
+impl CommonTcpPort {
+    fn port(self) -> u16 {
+        match self {
+            Self::Http => 80,
+            Self::Rdp => 3389,
+            Self::Smb => 445,
+            Self::Winrm => 5985,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -100,7 +127,7 @@ struct TncArgs {
     /// Host name or address to test.
     #[arg(value_name = "HOST")]
     host: String,
-    /// TCP port to test.
+    /// TCP port to test [default: 80; there is no ICMP test].
     #[arg(short, long, conflicts_with = "common_tcp_port")]
     port: Option<Port>,
     /// A well-known port: http 80, rdp 3389, smb 445, winrm 5985.
@@ -109,18 +136,20 @@ struct TncArgs {
     /// quiet prints only True/False; detailed adds every resolved address and the next hop.
     #[arg(long, value_enum, ignore_case = true)]
     information_level: Option<InformationLevel>,
-    /// TCP connect timeout.
-    #[arg(long, default_value = "21s", value_parser = humantime::parse_duration)]
-    timeout: Duration,
+    #[command(flatten)]
+    tcp: TcpTimeoutArg,
+    #[command(flatten)]
+    dns: DnsArgs,
     #[command(flatten)]
     output: JsonArg,
 }
 
 #[derive(Args)]
 struct DepsArgs {
-    /// TCP connect timeout per dependency.
-    #[arg(long, default_value = "21s", value_parser = humantime::parse_duration)]
-    timeout: Duration,
+    #[command(flatten)]
+    tcp: TcpTimeoutArg,
+    #[command(flatten)]
+    dns: DnsArgs,
     #[command(flatten)]
     output: JsonArg,
 }
@@ -187,11 +216,12 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> io::Result<u8> {
     let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = io::BufWriter::new(stdout.lock());
     let code = match command {
         Command::Env(args) => {
             let mut snapshot = EnvSnapshot::collect();
             snapshot.check_routes(&args.route_to);
+            snapshot.collect_dns_servers(&env_var, &servers::default_resolv_conf());
             tracing::debug!(warnings = snapshot.settings.warnings.len(), "collected environment");
             if args.output.json {
                 report::write_env_json(&mut out, &snapshot)?;
@@ -215,22 +245,169 @@ fn run(command: Command) -> io::Result<u8> {
                 if plan.is_failure() { FAILED } else { OK }
             }
         },
-        // Placeholders until the TCP and DNS engines are wired in (phase 2).
-        Command::Check(_) => not_implemented("check"),
-        Command::Tnc(_) => not_implemented("tnc"),
-        Command::Deps(_) => not_implemented("deps"),
+        Command::Check(args) => check(args, &mut out)?,
+        Command::Tnc(args) => tnc(args, &mut out)?,
+        Command::Deps(args) => deps(args, &mut out)?,
     };
     out.flush()?;
     Ok(code)
 }
 
-fn not_implemented(name: &str) -> u8 {
-    eprintln!("netdiag {name}: not implemented yet");
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 500ms, 3s, 1m)"))?;
+    if d.is_zero() { Err("must be greater than zero".into()) } else { Ok(d) }
+}
+
+/// Bad input found after clap: one line on stderr, exit 2.
+fn usage(command: &str, message: impl std::fmt::Display) -> u8 {
+    eprintln!("netdiag {command}: {message}");
     USAGE
 }
 
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The DNS servers to ask: `--dns-server` in order, else the app's own (`WEBSITE_DNS_SERVER`,
+/// `WEBSITE_DNS_ALT_SERVER`, resolv.conf). A broken setting is bad input; a missing
+/// resolv.conf only leaves IP literals checkable, so it is a warning.
+fn server_list(command: &str, dns_args: &DnsArgs) -> Result<ServerList, u8> {
+    // An unusable WEBSITE_DNS_TIMEOUT is ignored (App Service would too), not fatal.
+    let timeout_ok = servers::website_dns_timeout(&env_var).is_ok();
+    if !timeout_ok {
+        eprintln!(
+            "netdiag {command}: warning: ignoring {}: not whole seconds above 0",
+            servers::ENV_DNS_TIMEOUT
+        );
+    }
+    let env = |name: &str| if name == servers::ENV_DNS_TIMEOUT && !timeout_ok { None } else { env_var(name) };
+    if !dns_args.dns_servers.is_empty() {
+        let mut list = Vec::new();
+        for text in &dns_args.dns_servers {
+            list.push(servers::parse_server(text).map_err(|e| usage(command, e))?);
+        }
+        let mut list = ServerList::explicit(list);
+        list.env_timeout = servers::website_dns_timeout(&env).ok().flatten();
+        return Ok(list);
+    }
+    match servers::servers_for_app(None, &env, &servers::default_resolv_conf()) {
+        Ok(list) => Ok(list),
+        Err(e @ servers::ServerError::BadServer { .. }) => Err(usage(command, e)),
+        Err(e) => {
+            eprintln!("netdiag {command}: warning: {e}; only IP addresses can be checked");
+            Ok(ServerList {
+                servers: Vec::new(),
+                source: ServerSource::ResolvConf(servers::default_resolv_conf()),
+                env_timeout: servers::website_dns_timeout(&env).ok().flatten(),
+                warnings: Vec::new(),
+            })
+        }
+    }
+}
+
+fn check_options(tcp: &TcpTimeoutArg, dns_args: &DnsArgs) -> CheckOptions {
+    CheckOptions {
+        connect_timeout: tcp.timeout,
+        dns_timeout: dns_args.dns_timeout,
+        ..CheckOptions::default()
+    }
+}
+
+fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
+}
+
+fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
+    let mut targets = Vec::new();
+    for text in &args.targets {
+        match Target::parse(text, None, args.port) {
+            Ok(t) => targets.push(t),
+            Err(e) => return Ok(usage("check", format_args!("bad target '{text}': {e}"))),
+        }
+    }
+    let servers = match server_list("check", &args.dns) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let settings = AppSettings::from_process();
+    let opts = check_options(&args.tcp, &args.dns);
+    let start = Instant::now();
+    let reports = runtime()?.block_on(check::check_targets(&targets, &opts, &settings, &servers));
+    let elapsed = start.elapsed();
+    if args.output.json {
+        report::write_check_json(out, &reports, elapsed)?;
+    } else {
+        report::write_check_text(out, &reports, elapsed, use_color())?;
+    }
+    Ok(if reports.iter().any(|r| r.failed) { FAILED } else { OK })
+}
+
+fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
+    let port = match (args.port, args.common_tcp_port) {
+        (Some(p), _) => p,
+        (None, Some(c)) => Port::new(c.port()).unwrap_or(TNC_DEFAULT_PORT),
+        (None, None) => TNC_DEFAULT_PORT,
+    };
+    let target = match Target::parse(&args.host, None, port) {
+        Ok(t) if args.port.is_some() && t.port != port => {
+            return Ok(usage("tnc", format_args!("'{}' gives a port and so does -p", args.host)));
+        }
+        Ok(t) => t,
+        Err(e) => return Ok(usage("tnc", format_args!("bad host '{}': {e}", args.host))),
+    };
+    let servers = match server_list("tnc", &args.dns) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let settings = AppSettings::from_process();
+    let opts = check_options(&args.tcp, &args.dns);
+    let report = runtime()?.block_on(check::check_target(&target, &opts, &settings, &servers));
+    let view = report::TncView::from_report(&report);
+    let level = match args.information_level {
+        None => report::TncLevel::Default,
+        Some(InformationLevel::Quiet) => report::TncLevel::Quiet,
+        Some(InformationLevel::Detailed) => report::TncLevel::Detailed,
+    };
+    if args.output.json {
+        report::write_tnc_json(out, &view)?;
+    } else {
+        if level == report::TncLevel::Quiet {
+            // stdout carries only True/False; PowerShell's warning stream goes to stderr.
+            for w in &view.warnings {
+                eprintln!("WARNING: {w}");
+            }
+        }
+        report::write_tnc_text(out, &view, level)?;
+    }
+    Ok(if view.tcp_test_succeeded { OK } else { FAILED })
+}
+
+fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
+    let servers = match server_list("deps", &args.dns) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let settings = AppSettings::from_process();
+    let opts = check_options(&args.tcp, &args.dns);
+    let start = Instant::now();
+    let found = runtime()?.block_on(check::check_dependencies(&opts, &settings, &servers));
+    let elapsed = start.elapsed();
+    if args.output.json {
+        report::write_deps_json(out, &found, elapsed)?;
+    } else {
+        report::write_deps_text(out, &found, elapsed, use_color())?;
+    }
+    Ok(if found.failed { FAILED } else { OK })
+}
+
+/// Without -p, Test-NetConnection pings; we have no ICMP, so tnc tests TCP 80 (its
+/// `-CommonTCPPort HTTP`, and tcpping.exe's default).
+const TNC_DEFAULT_PORT: Port = match Port::new(80) {
+    Some(p) => p,
+    None => unreachable!(),
+};
+
 /// Colour for humans only: a terminal, and no `NO_COLOR` (https://no-color.org).
-#[allow(dead_code)] // used by `check` once the engines are wired in
 fn use_color() -> bool {
     io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

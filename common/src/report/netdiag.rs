@@ -6,8 +6,13 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::json;
 
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::check::{AddressStage, DepsReport, EnvironmentStage, RouteStage, SCHEMA_VERSION, TargetReport};
 use crate::connstr::Dependency;
 use crate::diagnose::{Finding, Severity};
+use crate::dns::AnsweredBy;
 use crate::env::{EnvSnapshot, Route};
 use crate::subnet::{SubnetPlan, SubnetVerdict};
 
@@ -110,7 +115,7 @@ pub fn write_env_json(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
             "dns_timeout_secs": s.dns_timeout.map(|d| d.as_secs()),
             "dns_attempts": s.dns_attempts,
         },
-        // Phase 2: filled by the DNS engine; null means "not collected by this build".
+        // null when the snapshot was taken without asking the DNS engine.
         "dns_servers": snapshot.dns_servers,
         "connection_strings": connection_strings(snapshot),
         "warnings": s.warnings,
@@ -157,10 +162,9 @@ pub fn write_env_text(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
     writeln!(w, "  WEBSITE_DNS_TIMEOUT:         {}", opt(&timeout))?;
     writeln!(w, "  WEBSITE_DNS_ATTEMPTS:        {}", opt(&s.dns_attempts.map(|n| n.to_string())))?;
 
-    // Phase 2: the DNS engine provides the list; until then say so instead of guessing.
     writeln!(w, "\nDNS servers the app uses")?;
     match &snapshot.dns_servers {
-        None => writeln!(w, "  (not collected by this build)")?,
+        None => writeln!(w, "  (not collected)")?,
         Some(list) if list.is_empty() => writeln!(w, "  (none found)")?,
         Some(list) => {
             for d in list {
@@ -298,6 +302,366 @@ pub fn write_findings_json(w: &mut dyn Write, findings: &[Finding]) -> io::Resul
     )
 }
 
+// ---------------------------------------------------------------------------------------------
+// check
+
+fn ms_text(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 { format!("{ms:.2} ms") } else { format!("{ms:.0} ms") }
+}
+
+fn secs_text(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        humantime::format_duration(d).to_string()
+    }
+}
+
+fn environment_line(e: &EnvironmentStage) -> String {
+    let vnet = match (e.vnet_integration, e.private_ip) {
+        (true, Some(ip)) => format!("virtual network integration on (WEBSITE_PRIVATE_IP {ip})"),
+        (true, None) => "virtual network integration on (WEBSITE_PRIVATE_IP unparsable)".to_owned(),
+        (false, _) => "virtual network integration off".to_owned(),
+    };
+    let route_all = if e.route_all { "Route All on" } else { "Route All off" };
+    format!("{vnet}, {route_all}; TCP timeout {}", secs_text(e.tcp_timeout))
+}
+
+fn dns_servers_line(e: &EnvironmentStage) -> String {
+    let list: Vec<String> = e.dns_servers.iter().map(ToString::to_string).collect();
+    let list = if list.is_empty() { "(none)".to_owned() } else { list.join(", ") };
+    format!("{list} from {}, {} per server", e.dns_servers_source, secs_text(e.dns_timeout))
+}
+
+fn route_text(r: &RouteStage) -> String {
+    if let Some(e) = &r.error {
+        return e.clone();
+    }
+    let mut text = String::new();
+    if let Some(source) = r.source {
+        text.push_str(&format!("source {source}"));
+    }
+    if let Some(i) = &r.interface {
+        text.push_str(&format!(" on {i}"));
+    }
+    text.push_str(&match (r.gateway, r.gateway_known) {
+        (Some(g), _) => format!(", via gateway {g}"),
+        (None, true) => ", on-link".to_owned(),
+        (None, false) => ", gateway unknown".to_owned(),
+    });
+    match r.source_is_private_ip {
+        Some(true) => text.push_str(" (WEBSITE_PRIVATE_IP)"),
+        Some(false) => text.push_str(" (not WEBSITE_PRIVATE_IP)"),
+        None => {}
+    }
+    text
+}
+
+fn tcp_text(a: &AddressStage) -> String {
+    match (&a.tcp, &a.tcp_skipped) {
+        (Some(t), _) if t.connected => format!(
+            "connected in {}{}",
+            ms_text(t.elapsed),
+            t.local.map(|l| format!(" from {l}")).unwrap_or_default()
+        ),
+        // A timeout's message already says how long it waited.
+        (Some(t), _) if t.class == Some("timed_out") => {
+            format!("{} [timed_out]: {}", t.error.as_deref().unwrap_or("timed out"), t.hint.unwrap_or(""))
+        }
+        (Some(t), _) => format!(
+            "{} after {} [{}]: {}",
+            t.error.as_deref().unwrap_or("failed"),
+            ms_text(t.elapsed),
+            t.class.unwrap_or("unknown"),
+            t.hint.unwrap_or("")
+        ),
+        (None, Some(why)) => format!("not attempted: {why}"),
+        (None, None) => "not attempted".to_owned(),
+    }
+}
+
+/// One target's stages, then its findings.
+pub fn write_target_text(w: &mut dyn Write, r: &TargetReport, color: bool) -> io::Result<()> {
+    writeln!(w, "== {} (checked in {})", r.target, ms_text(r.elapsed))?;
+    writeln!(w, "Environment:  {}", environment_line(&r.environment))?;
+    match &r.dns {
+        None => writeln!(w, "DNS:          skipped ({} is an IP address)", r.host)?,
+        Some(d) => {
+            writeln!(w, "DNS servers:  {}", dns_servers_line(&r.environment))?;
+            if let AnsweredBy::HostsFile { path } = &d.answered_by {
+                writeln!(w, "DNS:          answered by the hosts file {}", path.display())?;
+            }
+            for s in &d.servers {
+                let when = if s.status == "answered" { "in" } else { "after" };
+                writeln!(w, "DNS:          {} {} {when} {}", s.server, s.detail, ms_text(s.elapsed))?;
+            }
+            let chain = if d.cname_chain.is_empty() {
+                String::new()
+            } else {
+                format!(" via {}", d.cname_chain.join(" -> "))
+            };
+            let result = match d.result {
+                "addresses" => d.addresses.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                "nxdomain" => "no such name (NXDOMAIN)".to_owned(),
+                "no_data" => "no address records".to_owned(),
+                "no_servers" => "no DNS servers to ask".to_owned(),
+                _ => "no server answered".to_owned(),
+            };
+            writeln!(w, "Resolved:     {result}{chain} in {}", ms_text(d.elapsed))?;
+        }
+    }
+    for a in &r.addresses {
+        writeln!(w, "Address:      {} ({})", a.address, a.class.describe())?;
+        writeln!(w, "  route:      {}", route_text(&a.route))?;
+        writeln!(w, "  tcp:        {}", tcp_text(a))?;
+    }
+    writeln!(w, "Findings:")?;
+    write_findings_text(w, &r.findings, color)
+}
+
+/// Every target, then one line over all of them.
+pub fn write_check_text(
+    w: &mut dyn Write,
+    reports: &[TargetReport],
+    elapsed: Duration,
+    color: bool,
+) -> io::Result<()> {
+    for (i, r) in reports.iter().enumerate() {
+        if i > 0 {
+            writeln!(w)?;
+        }
+        write_target_text(w, r, color)?;
+    }
+    if reports.len() > 1 {
+        let failed = reports.iter().filter(|r| r.failed).count();
+        let worst = if failed > 0 { Severity::Failure } else { Severity::Ok };
+        let line = format!(
+            "\nOverall: {} target(s) checked in {}, {failed} failed",
+            reports.len(),
+            ms_text(elapsed)
+        );
+        writeln!(w, "{}", paint(&line, worst, color))?;
+    }
+    Ok(())
+}
+
+/// `{"schema": "netdiag.check/1", "failed", "elapsed_ms", "targets": [...]}`.
+pub fn write_check_json(w: &mut dyn Write, reports: &[TargetReport], elapsed: Duration) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        schema: String,
+        failed: bool,
+        elapsed_ms: f64,
+        targets: &'a [TargetReport],
+    }
+    write_json(
+        w,
+        &Document {
+            schema: format!("netdiag.check/{SCHEMA_VERSION}"),
+            failed: reports.iter().any(|r| r.failed),
+            elapsed_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
+            targets: reports,
+        },
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// deps
+
+pub fn write_deps_text(
+    w: &mut dyn Write,
+    deps: &DepsReport,
+    elapsed: Duration,
+    color: bool,
+) -> io::Result<()> {
+    if deps.dependencies.is_empty() && deps.unparsed.is_empty() {
+        return writeln!(
+            w,
+            "No dependencies found: no connection-string setting (AzureWebJobsStorage, *ConnectionString*, CUSTOMCONNSTR_*, ...) names a host."
+        );
+    }
+    for u in &deps.unparsed {
+        writeln!(w, "{} {}: {}", paint("WARNING", Severity::Warning, color), u.setting, u.error)?;
+    }
+    for (i, d) in deps.dependencies.iter().enumerate() {
+        if i > 0 || !deps.unparsed.is_empty() {
+            writeln!(w)?;
+        }
+        let kind =
+            serde_json::to_value(d.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        writeln!(w, "## {} ({kind}) -> {}:{}", d.setting, d.host, d.port)?;
+        match (&d.check, &d.error) {
+            (Some(r), _) => write_target_text(w, r, color)?,
+            (None, Some(e)) => writeln!(w, "{} {e}", paint("FAILURE", Severity::Failure, color))?,
+            (None, None) => {}
+        }
+    }
+    let failed = deps
+        .dependencies
+        .iter()
+        .filter(|d| d.error.is_some() || d.check.as_ref().is_some_and(|c| c.failed))
+        .count();
+    let line = format!(
+        "\nDependencies: {} checked in {}, {failed} failed",
+        deps.dependencies.len(),
+        ms_text(elapsed)
+    );
+    writeln!(w, "{}", paint(&line, if failed > 0 { Severity::Failure } else { Severity::Ok }, color))
+}
+
+/// `{"schema": "netdiag.deps/1", "failed", "elapsed_ms", "dependencies": [...], "unparsed": [...]}`.
+pub fn write_deps_json(w: &mut dyn Write, deps: &DepsReport, elapsed: Duration) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        schema: String,
+        failed: bool,
+        elapsed_ms: f64,
+        #[serde(flatten)]
+        deps: &'a DepsReport,
+    }
+    write_json(
+        w,
+        &Document {
+            schema: format!("netdiag.deps/{SCHEMA_VERSION}"),
+            failed: deps.failed,
+            elapsed_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
+            deps,
+        },
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// tnc
+
+/// How much `tnc` prints, as Test-NetConnection's `-InformationLevel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TncLevel {
+    Default,
+    Quiet,
+    Detailed,
+}
+
+/// Test-NetConnection's result object, built from a checked target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TncView {
+    pub computer_name: String,
+    pub remote_address: Option<IpAddr>,
+    pub remote_port: u16,
+    pub name_resolution_results: Vec<IpAddr>,
+    pub interface_alias: Option<String>,
+    pub source_address: Option<IpAddr>,
+    /// `0.0.0.0` (or `::`) when the destination is on-link, as Windows shows it.
+    pub next_hop: Option<IpAddr>,
+    pub tcp_test_succeeded: bool,
+    #[serde(rename = "ConnectTimeMs")]
+    pub connect_time_ms: Option<f64>,
+    pub failure_class: Option<String>,
+    /// The lines Test-NetConnection writes as warnings, without the `WARNING: ` prefix.
+    pub warnings: Vec<String>,
+}
+
+impl TncView {
+    pub fn from_report(r: &TargetReport) -> Self {
+        let primary = r.primary_address();
+        let tcp = primary.and_then(|a| a.tcp.as_ref());
+        let connected = tcp.is_some_and(|t| t.connected);
+        let mut warnings = Vec::new();
+        if r.name_unresolved() {
+            warnings.push(format!("Name resolution of {} failed", r.host));
+        } else if !connected && let Some(a) = primary {
+            warnings.push(format!("TCP connect to ({} : {}) failed", a.address, r.port));
+        }
+        let route = primary.map(|a| &a.route);
+        let on_link = |a: IpAddr| match a {
+            IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        };
+        let next_hop =
+            primary.and_then(|a| match (a.route.gateway, a.route.gateway_known, a.route.error.is_some()) {
+                (Some(g), _, _) => Some(g),
+                (None, true, false) => Some(on_link(a.address)),
+                _ => None,
+            });
+        let failure_class = match (tcp, primary) {
+            (Some(t), _) => t.class.map(str::to_owned),
+            (None, Some(_)) => Some("not_attempted".to_owned()),
+            (None, None) if r.name_unresolved() => Some("name_not_resolved".to_owned()),
+            (None, None) => None,
+        };
+        Self {
+            computer_name: r.host.clone(),
+            remote_address: primary.map(|a| a.address),
+            remote_port: r.port,
+            name_resolution_results: r.addresses.iter().map(|a| a.address).collect(),
+            interface_alias: route.and_then(|r| r.interface.clone()),
+            source_address: tcp.and_then(|t| t.local.map(|l| l.ip())).or(route.and_then(|r| r.source)),
+            next_hop,
+            tcp_test_succeeded: connected,
+            connect_time_ms: tcp
+                .filter(|t| t.connected)
+                .map(|t| (t.elapsed.as_secs_f64() * 1e6).round() / 1e3),
+            failure_class,
+            warnings,
+        }
+    }
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
+}
+
+/// Test-NetConnection's layout: `Name : value`, names padded to the longest one shown (as
+/// PowerShell's Format-List does), list values continued under the first. Warnings come first,
+/// as PowerShell shows them; with `Quiet` only `True`/`False` is written here and the caller
+/// decides where the warnings go.
+pub fn write_tnc_text(w: &mut dyn Write, v: &TncView, level: TncLevel) -> io::Result<()> {
+    if level == TncLevel::Quiet {
+        return writeln!(w, "{}", py_bool(v.tcp_test_succeeded));
+    }
+    for warning in &v.warnings {
+        writeln!(w, "WARNING: {warning}")?;
+    }
+    let opt = |x: Option<String>| x.into_iter().collect::<Vec<_>>();
+    let mut fields: Vec<(&str, Vec<String>)> = vec![
+        ("ComputerName", vec![v.computer_name.clone()]),
+        ("RemoteAddress", opt(v.remote_address.map(|a| a.to_string()))),
+        ("RemotePort", vec![v.remote_port.to_string()]),
+    ];
+    if level == TncLevel::Detailed {
+        fields.push((
+            "NameResolutionResults",
+            v.name_resolution_results.iter().map(ToString::to_string).collect(),
+        ));
+    }
+    fields.push(("InterfaceAlias", opt(v.interface_alias.clone())));
+    fields.push(("SourceAddress", opt(v.source_address.map(|a| a.to_string()))));
+    if level == TncLevel::Detailed {
+        fields.push(("NetRoute (NextHop)", opt(v.next_hop.map(|a| a.to_string()))));
+    }
+    fields.push(("TcpTestSucceeded", vec![py_bool(v.tcp_test_succeeded).to_owned()]));
+    fields
+        .push(("ConnectTime", opt(v.connect_time_ms.map(|m| ms_text(Duration::from_secs_f64(m / 1000.0))))));
+    fields.push(("FailureClass", opt(v.failure_class.clone())));
+    let width = fields.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, values) in fields {
+        let mut values = values.into_iter();
+        match values.next() {
+            Some(first) => writeln!(w, "{name:<width$} : {first}")?,
+            None => writeln!(w, "{name:<width$} :")?,
+        }
+        for more in values {
+            writeln!(w, "{:<width$}   {more}", "")?;
+        }
+    }
+    Ok(())
+}
+
+pub fn write_tnc_json(w: &mut dyn Write, v: &TncView) -> io::Result<()> {
+    write_json(w, v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,6 +696,48 @@ mod tests {
         assert!(plain.ends_with("Verdict: 1 failure(s), 0 warning(s)\n"), "{plain}");
         let coloured = text(|w| write_findings_text(w, &f, true));
         assert!(coloured.contains("\x1b[1;31m"));
+    }
+
+    fn tnc_view(succeeded: bool) -> TncView {
+        TncView {
+            computer_name: "db.internal".into(),
+            remote_address: Some("10.0.2.5".parse().unwrap()),
+            remote_port: 1433,
+            name_resolution_results: vec!["10.0.2.5".parse().unwrap(), "fd00::5".parse().unwrap()],
+            interface_alias: Some("eth0".into()),
+            source_address: Some("10.0.1.4".parse().unwrap()),
+            next_hop: Some("0.0.0.0".parse().unwrap()),
+            tcp_test_succeeded: succeeded,
+            connect_time_ms: succeeded.then_some(1.5),
+            failure_class: (!succeeded).then(|| "timed_out".to_owned()),
+            warnings: if succeeded { vec![] } else { vec!["TCP connect to (10.0.2.5 : 1433) failed".into()] },
+        }
+    }
+
+    #[test]
+    fn tnc_layout_matches_test_netconnection() {
+        let default = text(|w| write_tnc_text(w, &tnc_view(true), TncLevel::Default));
+        assert_eq!(
+            default,
+            "ComputerName     : db.internal\nRemoteAddress    : 10.0.2.5\nRemotePort       : 1433\n\
+             InterfaceAlias   : eth0\nSourceAddress    : 10.0.1.4\nTcpTestSucceeded : True\n\
+             ConnectTime      : 1.50 ms\nFailureClass     :\n"
+        );
+        let detailed = text(|w| write_tnc_text(w, &tnc_view(false), TncLevel::Detailed));
+        assert_eq!(
+            detailed,
+            "WARNING: TCP connect to (10.0.2.5 : 1433) failed\n\
+             ComputerName          : db.internal\nRemoteAddress         : 10.0.2.5\nRemotePort            : 1433\n\
+             NameResolutionResults : 10.0.2.5\n                        fd00::5\n\
+             InterfaceAlias        : eth0\nSourceAddress         : 10.0.1.4\nNetRoute (NextHop)    : 0.0.0.0\n\
+             TcpTestSucceeded      : False\nConnectTime           :\nFailureClass          : timed_out\n"
+        );
+        assert_eq!(text(|w| write_tnc_text(w, &tnc_view(false), TncLevel::Quiet)), "False\n");
+        let v: serde_json::Value =
+            serde_json::from_str(&text(|w| write_tnc_json(w, &tnc_view(true)))).unwrap();
+        assert_eq!(v["TcpTestSucceeded"], true);
+        assert_eq!(v["NameResolutionResults"][1], "fd00::5");
+        assert_eq!(v["NextHop"], "0.0.0.0");
     }
 
     #[test]
@@ -390,7 +796,7 @@ mod tests {
             assert!(out.contains("AccountKey=***"), "{out}");
         }
         assert!(t.contains("0.0.0.0/0 via 10.0.1.1 dev eth0"), "{t}");
-        assert!(t.contains("(not collected by this build)"));
+        assert!(t.contains("(not collected)"));
         let v: serde_json::Value = serde_json::from_str(&j).unwrap();
         assert!(v["dns_servers"].is_null());
         assert_eq!(v["default_routes"][0]["gateway"], "10.0.1.1");

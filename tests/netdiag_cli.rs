@@ -1,0 +1,146 @@
+//! `netdiag check`, `tnc` and `deps` without root: bad input everywhere, and loopback targets.
+//! Names are only ever resolved through explicit loopback servers; most cases here never get
+//! as far as sending anything.
+
+mod support;
+
+use std::net::{TcpListener, UdpSocket};
+
+use support::{Run, run, tool};
+
+/// Runs netdiag with nothing from this process's environment: an inherited connection string
+/// would make `deps` resolve a name through the machine's resolver.
+fn netdiag(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = tool("netdiag");
+    cmd.env_clear().env("NO_COLOR", "1").args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(cmd)
+}
+
+#[test]
+fn bad_input_is_one_clear_line_and_exit_2() {
+    // (arguments, environment, text the first line must contain)
+    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+        (&["check"], &[], "required"),
+        (&["check", "bad host!"], &[], "bad target 'bad host!'"),
+        (&["check", "127.0.0.1:0"], &[], "invalid port '0'"),
+        (&["check", "127.0.0.1:99999"], &[], "invalid port '99999'"),
+        (&["check", "[::1"], &[], "bad target '[::1'"),
+        (&["check", "127.0.0.1", "-p", "0"], &[], "invalid port"),
+        (&["check", "127.0.0.1:9", "-w", "abc"], &[], "'abc'"),
+        (&["check", "127.0.0.1:9", "-w", "0s"], &[], "greater than zero"),
+        (&["check", "127.0.0.1:9", "--dns-timeout", "3 parsecs"], &[], "--dns-timeout"),
+        (&["check", "127.0.0.1:9", "--dns-timeout", "0ms"], &[], "greater than zero"),
+        (&["check", "a.test", "--dns-server", "nonsense"], &[], "invalid DNS server \"nonsense\""),
+        (&["check", "a.test", "--dns-server", "127.0.0.1:99999"], &[], "port out of range"),
+        (
+            &["check", "127.0.0.1:9"],
+            &[("WEBSITE_DNS_SERVER", "not-an-ip")],
+            "invalid DNS server \"not-an-ip\"",
+        ),
+        (&["tnc"], &[], "required"),
+        (&["tnc", "127.0.0.1", "--common-tcp-port", "ftp"], &[], "'ftp'"),
+        (&["tnc", "127.0.0.1", "-p", "0"], &[], "invalid port"),
+        (&["tnc", "127.0.0.1", "-p", "http"], &[], "invalid port 'http'"),
+        (&["tnc", "127.0.0.1", "-p", "80", "--common-tcp-port", "http"], &[], "cannot be used with"),
+        (&["tnc", "127.0.0.1", "--information-level", "loud"], &[], "'loud'"),
+        (&["tnc", "not a host"], &[], "bad host 'not a host'"),
+        (&["tnc", "127.0.0.1:80", "-p", "81"], &[], "gives a port and so does -p"),
+        (&["tnc", "127.0.0.1", "-w", "-1s"], &[], "unexpected argument"),
+        (&["deps", "-w", "soon"], &[], "'soon'"),
+        (&["deps", "--dns-server", "10.0.0.1:dns"], &[], "invalid DNS server"),
+    ];
+    for (args, env, want) in cases {
+        let r = netdiag(args, env);
+        r.expect_code(2);
+        let err = r.stderr();
+        let first = err.lines().next().unwrap_or_default();
+        assert!(first.contains(want), "{args:?}: first line {first:?} lacks {want:?}\n{r}");
+        assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{r}");
+        assert!(r.stdout().is_empty(), "{args:?}\n{r}");
+        // Our own checks write exactly one line; clap adds its usage hint after its line.
+        if first.starts_with("netdiag ") {
+            assert_eq!(err.lines().count(), 1, "{r}");
+        } else {
+            assert!(first.starts_with("error: "), "{r}");
+        }
+    }
+}
+
+#[test]
+fn check_loopback_targets_json_and_exit_codes() {
+    let open = TcpListener::bind("127.0.0.1:0").unwrap();
+    let open_addr = open.local_addr().unwrap().to_string();
+    let closed_addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+
+    let r = netdiag(&["check", "--json", &open_addr], &[]);
+    r.expect_code(0);
+    let doc = r.json();
+    assert_eq!(doc["schema"], "netdiag.check/1");
+    assert_eq!(doc["failed"], false);
+    let t = &doc["targets"][0];
+    assert_eq!(t["target"], open_addr.as_str());
+    assert_eq!(t["ip_literal"], true);
+    assert!(t["dns"].is_null());
+    let ids: Vec<&str> =
+        t["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["loopback_destination", "tcp_connected"], "{r}");
+    assert_eq!(t["findings"][1]["severity"], "ok");
+
+    let r = netdiag(&["check", "--json", &open_addr, &closed_addr], &[]);
+    r.expect_code(1);
+    let doc = r.json();
+    assert_eq!(doc["failed"], true);
+    assert_eq!(doc["targets"][1]["failed"], true);
+    assert_eq!(doc["targets"][1]["addresses"][0]["tcp"]["class"], "refused");
+
+    // A name through a loopback DNS port where nothing listens: every server failed.
+    let dead = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let r = netdiag(
+        &["check", "--json", "app.netdiag.test", "--dns-server", &dead, "--dns-timeout", "200ms"],
+        &[],
+    );
+    r.expect_code(1);
+    let t = &r.json()["targets"][0];
+    assert_eq!(t["findings"][0]["id"], "dns_all_servers_failed", "{r}");
+    assert_eq!(t["dns"]["servers"][0]["server"], dead.as_str());
+    drop(open);
+}
+
+#[test]
+fn tnc_on_loopback() {
+    let open = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = open.local_addr().unwrap().port().to_string();
+    let r = netdiag(&["tnc", "127.0.0.1", "-p", &port], &[]);
+    r.expect_code(0);
+    let want = format!(
+        "ComputerName     : 127.0.0.1\nRemoteAddress    : 127.0.0.1\nRemotePort       : {port}\nInterfaceAlias   : lo\nSourceAddress    : 127.0.0.1\nTcpTestSucceeded : True\n"
+    );
+    assert!(r.stdout().starts_with(&want), "{r}");
+    let r = netdiag(&["tnc", "127.0.0.1", "-p", &port, "--information-level", "QUIET"], &[]);
+    r.expect_code(0);
+    assert_eq!(r.stdout(), "True\n");
+    drop(open);
+}
+
+#[test]
+fn closed_stdout_pipe_exits_quietly() {
+    use std::process::Stdio;
+    let open = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = open.local_addr().unwrap().to_string();
+    let mut cmd = tool("netdiag");
+    let mut child = cmd
+        .env_clear()
+        .args(["check", &addr, &addr, &addr])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
