@@ -7,6 +7,9 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+#[path = "../cli.rs"]
+mod cli;
+
 use clap::Parser;
 use netdiag_common::dns::{self, LookupOptions, QueryTarget, RecordKind, Transport, servers};
 use netdiag_common::name::DomainName;
@@ -44,15 +47,18 @@ struct Cli {
     verbose: u8,
 }
 
-/// Input errors: one line on stderr, exit 2.
+const TOOL: &str = "nameresolver";
+
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("nameresolver: {message}");
-    ExitCode::from(2)
+    ExitCode::from(cli::bad_input(TOOL, message))
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    let cli: Cli = match cli::parse(TOOL) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    cli::init_tracing(cli.verbose);
 
     let (target, types) = match parse_target(&cli) {
         Ok(parsed) => parsed,
@@ -81,13 +87,9 @@ fn main() -> ExitCode {
         ..LookupOptions::default()
     };
 
-    // One query at a time needs no thread pool: a current-thread runtime starts faster.
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match cli::runtime(TOOL) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("nameresolver: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let lookup = runtime.block_on(dns::lookup(&target, &types, &server_list, &opts));
 
@@ -100,15 +102,7 @@ fn main() -> ExitCode {
     }
     .and_then(|()| out.flush());
     let code = if lookup.result().is_ok() { 0 } else { 1 };
-    match written {
-        Ok(()) => ExitCode::from(code),
-        // The reader went away (e.g. `| head`): nothing left to say.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("nameresolver: cannot write output: {e}");
-            ExitCode::from(1)
-        }
-    }
+    cli::finish(TOOL, written.map(|()| code))
 }
 
 fn parse_target(cli: &Cli) -> Result<(QueryTarget, Vec<RecordKind>), String> {
@@ -131,14 +125,4 @@ fn parse_target(cli: &Cli) -> Result<(QueryTarget, Vec<RecordKind>), String> {
         types = vec![RecordKind::A, RecordKind::AAAA];
     }
     Ok((QueryTarget::Name(name), types))
-}
-
-fn init_tracing(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    let filter = match verbose {
-        0 => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
-        1 => EnvFilter::new("debug"),
-        _ => EnvFilter::new("trace"),
-    };
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).with_target(false).init();
 }

@@ -5,6 +5,9 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+#[path = "../cli.rs"]
+mod cli;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use netdiag_common::check::{self, CheckOptions};
 use netdiag_common::dns::{ServerList, ServerSource, servers};
@@ -183,35 +186,14 @@ impl From<OsArg> for PlanOs {
 
 const OK: u8 = 0;
 const FAILED: u8 = 1;
-const USAGE: u8 = 2;
-
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).try_init();
-}
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli: Cli = match cli::parse("netdiag") {
         Ok(cli) => cli,
-        // clap exits 2 on usage errors and 0 for --help/--version.
-        Err(e) => e.exit(),
+        Err(code) => return code,
     };
-    init_tracing(cli.verbose);
-    match run(cli.command) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(OK),
-        Err(e) => {
-            eprintln!("netdiag: cannot write output: {e}");
-            ExitCode::from(FAILED)
-        }
-    }
+    cli::init_tracing(cli.verbose);
+    cli::finish("netdiag", run(cli.command))
 }
 
 fn run(command: Command) -> io::Result<u8> {
@@ -231,10 +213,7 @@ fn run(command: Command) -> io::Result<u8> {
             OK
         }
         Command::Subnet(args) => match args.subnet.parse::<SubnetSpec>() {
-            Err(e) => {
-                eprintln!("netdiag subnet: {e}");
-                USAGE
-            }
+            Err(e) => usage("subnet", e),
             Ok(spec) => {
                 let plan = SubnetPlan::new(spec, args.os.into());
                 if args.output.json {
@@ -260,8 +239,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Bad input found after clap: one line on stderr, exit 2.
 fn usage(command: &str, message: impl std::fmt::Display) -> u8 {
-    eprintln!("netdiag {command}: {message}");
-    USAGE
+    cli::bad_input(&format!("netdiag {command}"), message)
 }
 
 fn env_var(name: &str) -> Option<String> {
@@ -314,7 +292,7 @@ fn check_options(tcp: &TcpTimeoutArg, dns_args: &DnsArgs) -> CheckOptions {
 }
 
 fn runtime() -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()
+    cli::runtime("netdiag").map_err(|_| io::Error::other("cannot start the async runtime"))
 }
 
 fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {

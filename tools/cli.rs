@@ -1,0 +1,78 @@
+//! What every binary does the same way: one-line usage errors with exit code 2, `-v`/`RUST_LOG`
+//! diagnostics on stderr, and a quiet exit when the reader of stdout goes away.
+//! Each `main.rs` includes this file with `#[path = "../cli.rs"] mod cli;`.
+
+use std::io;
+use std::process::ExitCode;
+
+/// Exit code for bad usage or input, in every tool.
+pub const USAGE: u8 = 2;
+
+/// Parses the command line. clap's errors span several lines; this prints one line that names
+/// the bad value, so a script's log stays readable. `--help` and `--version` print as usual.
+pub fn parse<C: clap::Parser>(tool: &str) -> Result<C, ExitCode> {
+    C::try_parse().map_err(|err| usage_error(tool, &err))
+}
+
+fn usage_error(tool: &str, err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        // A closed pipe (`--help | head -1`) is not worth a complaint.
+        let _ = err.print();
+        return ExitCode::SUCCESS;
+    }
+    if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = err.print();
+        return ExitCode::from(USAGE);
+    }
+    let rendered = err.render().to_string();
+    let first_paragraph: Vec<&str> =
+        rendered.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+    let message = first_paragraph.join(" ");
+    eprintln!("{tool}: {} (see --help)", message.strip_prefix("error: ").unwrap_or(&message));
+    ExitCode::from(USAGE)
+}
+
+/// Prints one line for bad input and returns the usage exit code.
+pub fn bad_input(tool: &str, message: impl std::fmt::Display) -> u8 {
+    eprintln!("{tool}: {message}");
+    USAGE
+}
+
+/// Diagnostics go to stderr so they never mix with a report on stdout. Without `-v`, `RUST_LOG`
+/// decides; otherwise warnings only.
+pub fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match verbose {
+        0 => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        1 => EnvFilter::new("debug"),
+        _ => EnvFilter::new("trace"),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// A current-thread runtime: the tools wait on a handful of sockets at a time, and one thread
+/// starts faster than a pool.
+pub fn runtime(tool: &str) -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|err| {
+        eprintln!("{tool}: cannot start the async runtime: {err}");
+        ExitCode::from(1)
+    })
+}
+
+/// Turns the outcome of writing a report into the exit code. When the reader went away
+/// (`| head -1`) there is nobody left to tell anything, so the tool exits quietly with 0.
+pub fn finish(tool: &str, written: io::Result<u8>) -> ExitCode {
+    match written {
+        Ok(code) => ExitCode::from(code),
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{tool}: cannot write output: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
