@@ -52,7 +52,7 @@ impl Default for CheckOptions {
 impl CheckOptions {
     /// The per-server DNS timeout that applies with these servers.
     pub fn dns_timeout_for(&self, servers: &ServerList) -> Duration {
-        self.dns_timeout.or(servers.env_timeout).unwrap_or(dns::DEFAULT_TIMEOUT)
+        servers.timeout(self.dns_timeout)
     }
 }
 

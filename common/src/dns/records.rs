@@ -79,12 +79,31 @@ pub enum Family {
 }
 
 impl Family {
+    /// Whether an address of this family may be used.
+    pub fn admits(self, ip: IpAddr) -> bool {
+        match self {
+            Self::Any => true,
+            Self::V4 => ip.is_ipv4(),
+            Self::V6 => ip.is_ipv6(),
+        }
+    }
+
     pub fn kinds(self) -> Vec<RecordKind> {
         match self {
             Self::Any => vec![RecordKind::A, RecordKind::AAAA],
             Self::V4 => vec![RecordKind::A],
             Self::V6 => vec![RecordKind::AAAA],
         }
+    }
+}
+
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Any => "any",
+            Self::V4 => "IPv4",
+            Self::V6 => "IPv6",
+        })
     }
 }
 
