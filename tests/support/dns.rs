@@ -36,6 +36,12 @@ pub mod names {
     /// Only an A record.
     pub const V4ONLY: &str = "v4only.netdiag.test";
     pub const V4ONLY_V4: &str = "10.0.0.6";
+    /// A and AAAA on loopback, so a probe can connect to what it resolved.
+    pub const LOOPBACK: &str = "loopback.netdiag.test";
+    pub const LOOPBACK_V4: &str = "127.0.0.1";
+    pub const LOOPBACK_V6: &str = "::1";
+    /// Only an AAAA record, on loopback.
+    pub const V6ONLY: &str = "v6only.netdiag.test";
     /// Exists (has a TXT record) but has no address.
     pub const NOADDR: &str = "noaddr.netdiag.test";
     /// Does not exist.
@@ -94,6 +100,9 @@ fn zones() -> Vec<(&'static str, Vec<Record>)> {
                 record(ALIAS, RData::CNAME(CNAME(name(MID)))),
                 record(MID, RData::CNAME(CNAME(name(WWW)))),
                 record(V4ONLY, RData::A(A(v4(V4ONLY_V4)))),
+                record(LOOPBACK, RData::A(A(v4(LOOPBACK_V4)))),
+                record(LOOPBACK, RData::AAAA(AAAA(v6(LOOPBACK_V6)))),
+                record(V6ONLY, RData::AAAA(AAAA(v6(LOOPBACK_V6)))),
                 record(NOADDR, RData::TXT(TXT::new(vec!["no address here".into()]))),
             ],
         ),
@@ -342,6 +351,8 @@ pub fn dnsmasq_records() -> Vec<String> {
         format!("--cname={ALIAS},{MID}"),
         format!("--cname={MID},{WWW}"),
         format!("--host-record={V4ONLY},{V4ONLY_V4}"),
+        format!("--host-record={LOOPBACK},{LOOPBACK_V4},{LOOPBACK_V6}"),
+        format!("--host-record={V6ONLY},{LOOPBACK_V6}"),
         format!("--txt-record={NOADDR},no address here"),
         format!("--host-record={LINKED_PL},{LINKED_V4}"),
         format!("--cname={LINKED},{LINKED_PL}"),
