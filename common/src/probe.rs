@@ -87,13 +87,7 @@ impl std::error::Error for ResolveFailure {}
 
 impl ResolveFailure {
     pub fn kind(&self) -> FailureClass {
-        match &self.error {
-            LookupError::NxDomain { .. } => FailureClass::NameNotFound,
-            LookupError::NoData { .. } => FailureClass::NoAddress,
-            LookupError::NoServers => FailureClass::NoDnsServers,
-            e if e.all_timed_out() => FailureClass::DnsTimeout,
-            LookupError::AllServersFailed { .. } => FailureClass::DnsFailed,
-        }
+        FailureClass::from_lookup(&self.error)
     }
 }
 

@@ -133,7 +133,7 @@ impl FailureClass {
                 "DNS is not accessible: a firewall/NSG blocks port 53, or the server is down"
             }
             FailureClass::DnsFailed => {
-                "the DNS server could not answer (SERVFAIL/REFUSED): check its forwarders and conditional forwarding"
+                "the DNS servers replied with errors (SERVFAIL/REFUSED) or rejected the query: check each server and its forwarders"
             }
             FailureClass::NoDnsServers => {
                 "no DNS server is configured: set WEBSITE_DNS_SERVER or fix resolv.conf, or use --dns-server"
@@ -142,6 +142,21 @@ impl FailureClass {
                 "the local system forbade the connection (firewall policy or privileges)"
             }
             FailureClass::LocalError => "the connection could not be attempted from this machine",
+        }
+    }
+}
+
+impl FailureClass {
+    /// The class of a lookup that gave no address: what tcpping and netdiag report when a
+    /// name cannot be resolved.
+    pub fn from_lookup(error: &crate::dns::LookupError) -> Self {
+        use crate::dns::LookupError;
+        match error {
+            LookupError::NxDomain { .. } => FailureClass::NameNotFound,
+            LookupError::NoData { .. } => FailureClass::NoAddress,
+            LookupError::NoServers => FailureClass::NoDnsServers,
+            e if e.all_timed_out() => FailureClass::DnsTimeout,
+            LookupError::AllServersFailed { .. } => FailureClass::DnsFailed,
         }
     }
 }
