@@ -458,7 +458,18 @@ fn silent_server_is_dns_timeout_after_the_dns_timeout_per_attempt() {
     let silent = FaultServer::start(Fault::Silent);
     let server = silent.addr.to_string();
     let target = format!("{WWW}:80");
-    let run = tcpping(&[&target, "-n", "2", "-i", "0", "--json", "--dns-server", &server, "--dns-timeout", "200ms"]);
+    let run = tcpping(&[
+        &target,
+        "-n",
+        "2",
+        "-i",
+        "0",
+        "--json",
+        "--dns-server",
+        &server,
+        "--dns-timeout",
+        "200ms",
+    ]);
     run.expect_code(1);
     let records = attempts(&run);
     assert_eq!(records.len(), 2, "{run}");
@@ -496,7 +507,10 @@ fn website_dns_timeout_applies_when_no_dns_timeout_is_given() {
     let rec = &attempts(&run)[0];
     assert_eq!(rec["class"], "dns_timeout", "{run}");
     let resolve_ms = rec["resolve_ms"].as_f64().unwrap();
-    assert!((990.0..2500.0).contains(&resolve_ms), "WEBSITE_DNS_TIMEOUT=1 means 1 s, got {resolve_ms}: {run}");
+    assert!(
+        (990.0..2500.0).contains(&resolve_ms),
+        "WEBSITE_DNS_TIMEOUT=1 means 1 s, got {resolve_ms}: {run}"
+    );
 }
 
 #[test]

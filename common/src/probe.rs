@@ -33,7 +33,11 @@ impl Resolver {
     }
 
     /// Asks only for the record types `family` needs, and picks the first admitted address.
-    pub async fn resolve(&self, name: &DomainName, family: Family) -> (Result<IpAddr, ResolveFailure>, DnsTrace) {
+    pub async fn resolve(
+        &self,
+        name: &DomainName,
+        family: Family,
+    ) -> (Result<IpAddr, ResolveFailure>, DnsTrace) {
         let opts = LookupOptions {
             timeout: self.timeout,
             family,
@@ -42,13 +46,18 @@ impl Resolver {
         };
         let found =
             dns::lookup(&QueryTarget::Name(name.clone()), &family.kinds(), &self.servers, &opts).await;
-        let trace =
-            DnsTrace { answered_by: found.answered_by.clone(), servers: found.attempts.clone(), elapsed: found.elapsed };
+        let trace = DnsTrace {
+            answered_by: found.answered_by.clone(),
+            servers: found.attempts.clone(),
+            elapsed: found.elapsed,
+        };
         let address = found.result().and_then(|answer| {
-            answer.addresses.iter().copied().find(|ip| family.admits(*ip)).ok_or_else(|| LookupError::NoData {
-                name: found.query_name.clone(),
-                types: family.kinds().iter().map(ToString::to_string).collect::<Vec<_>>().join("/"),
-                answered_by: found.answered_by.clone(),
+            answer.addresses.iter().copied().find(|ip| family.admits(*ip)).ok_or_else(|| {
+                LookupError::NoData {
+                    name: found.query_name.clone(),
+                    types: family.kinds().iter().map(ToString::to_string).collect::<Vec<_>>().join("/"),
+                    answered_by: found.answered_by.clone(),
+                }
             })
         });
         let result = address.map_err(|error| ResolveFailure {

@@ -164,10 +164,9 @@ impl Plan {
         let found = match servers::servers_for_tool(&cli.dns_servers, &env, &servers::default_resolv_conf()) {
             Ok(found) => found,
             // A broken DNS setting of the app cannot stop a probe of an address literal.
-            Err(_) if target.host.ip().is_some() && cli.dns_servers.is_empty() => servers::ToolServers {
-                list: servers::ServerList::explicit(Vec::new()),
-                warnings: Vec::new(),
-            },
+            Err(_) if target.host.ip().is_some() && cli.dns_servers.is_empty() => {
+                servers::ToolServers { list: servers::ServerList::explicit(Vec::new()), warnings: Vec::new() }
+            }
             Err(e) => return Err(e.to_string()),
         };
         // Only a name needs DNS: warnings about its configuration are noise for an address.

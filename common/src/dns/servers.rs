@@ -446,8 +446,9 @@ mod tests {
         assert_eq!(got.list.timeout(Some(Duration::from_millis(200))), Duration::from_millis(200));
         assert!(got.warnings.is_empty());
 
-        let got = servers_for_tool(&[], &env_of(&[(ENV_DNS_SERVER, "127.0.0.2"), (ENV_DNS_TIMEOUT, "x")]), missing)
-            .unwrap();
+        let got =
+            servers_for_tool(&[], &env_of(&[(ENV_DNS_SERVER, "127.0.0.2"), (ENV_DNS_TIMEOUT, "x")]), missing)
+                .unwrap();
         assert_eq!(got.list.servers, [addr("127.0.0.2:53")]);
         assert_eq!(got.list.timeout(None), crate::dns::DEFAULT_TIMEOUT);
         assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);

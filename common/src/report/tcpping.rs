@@ -135,7 +135,11 @@ pub struct DnsServerRecord<'a> {
 
 impl<'a> DnsServerRecord<'a> {
     fn new(attempt: &'a ServerAttempt) -> Self {
-        Self { server: attempt.server.to_string(), outcome: &attempt.outcome, elapsed_ms: ms(attempt.elapsed) }
+        Self {
+            server: attempt.server.to_string(),
+            outcome: &attempt.outcome,
+            elapsed_ms: ms(attempt.elapsed),
+        }
     }
 }
 
@@ -366,7 +370,8 @@ mod tests {
             ..failed.clone()
         };
         let v: serde_json::Value =
-            serde_json::from_str(&text(|w| render_attempt_json(w, &target, "x.test:80", &timed_out))).unwrap();
+            serde_json::from_str(&text(|w| render_attempt_json(w, &target, "x.test:80", &timed_out)))
+                .unwrap();
         assert_eq!(v["connect_ms"], serde_json::Value::Null);
         assert_eq!(v["resolve_ms"], 200.0);
         assert_eq!(
