@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::dns::{Fault, FaultServer, ZoneServer, names::*};
+use support::dns::{ChangingServer, Fault, FaultServer, ZoneServer, names::*};
 use support::{Run, run, tool};
 
 fn tcpping(args: &[&str]) -> Run {
@@ -568,4 +568,37 @@ fn dns_servers_are_asked_in_order_until_one_answers() {
     let rec = &attempts(&run)[0];
     assert_eq!(rec["dns_server"], second.as_str(), "{run}");
     assert!(rec["resolve_ms"].as_f64().unwrap() >= 190.0, "the silent server costs its timeout: {run}");
+}
+
+#[test]
+fn a_changed_address_is_marked_once_in_text_and_always_in_json_remote() {
+    // Listeners on one port of two loopback addresses; DNS answers .1, .1, .2, .2.
+    let first = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = first.local_addr().unwrap().port();
+    let _second = TcpListener::bind(("127.0.0.2", port)).unwrap();
+    let sequence = ["127.0.0.1".parse().unwrap(), "127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap()];
+    let target = format!("changing.netdiag.test:{port}");
+
+    let dns = ChangingServer::start(&sequence);
+    let run = tcpping(&["-4", &target, "-n", "4", "-i", "0", "--dns-server", &dns.addr.to_string()]);
+    run.expect_code(0);
+    let connected: Vec<String> =
+        run.stdout().lines().filter(|l| l.starts_with("Connected to")).map(str::to_owned).collect();
+    assert_eq!(connected.len(), 4, "{run}");
+    let marks: Vec<bool> = connected.iter().map(|l| l.ends_with(" [new IP 127.0.0.2]")).collect();
+    assert_eq!(marks, [false, false, true, false], "{run}");
+    assert!(!connected[0].contains("new IP") && !connected[1].contains("new IP"), "{run}");
+
+    let dns = ChangingServer::start(&sequence);
+    let run =
+        tcpping(&["-4", &target, "-n", "4", "-i", "0", "--json", "--dns-server", &dns.addr.to_string()]);
+    run.expect_code(0);
+    let remotes: Vec<String> =
+        attempts(&run).iter().map(|rec| rec["remote"].as_str().unwrap().to_owned()).collect();
+    let want = |ip: &str| format!("{ip}:{port}");
+    assert_eq!(
+        remotes,
+        [want("127.0.0.1"), want("127.0.0.1"), want("127.0.0.2"), want("127.0.0.2")],
+        "{run}"
+    );
 }

@@ -4,6 +4,7 @@
 //!   127.0.0.1 and ::1.
 //! - [`FaultServer`]: a server that misbehaves in one chosen way (silent, SERVFAIL, REFUSED,
 //!   truncated UDP with the answer over TCP, garbage bytes, wrong message id).
+//! - [`ChangingServer`]: a server whose A answer changes from one query to the next.
 //! - [`Dnsmasq`]: a real DNS daemon with the same records, never forwarding upstream.
 //!
 //! Every record is data: the addresses are never contacted.
@@ -332,6 +333,45 @@ async fn serve_tcp(mut stream: tokio::net::TcpStream, fault: Fault) {
         if stream.write_all(&framed).await.is_err() {
             return;
         }
+    }
+}
+
+/// A UDP server on 127.0.0.1 whose A answers walk through `addresses`, one per A query (the
+/// last one repeats): DNS changing its answer between two probes. Other types get NOERROR
+/// without data.
+pub struct ChangingServer {
+    pub addr: SocketAddr,
+    _background: Background,
+}
+
+impl ChangingServer {
+    pub fn start(addresses: &[Ipv4Addr]) -> Self {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        socket.set_nonblocking(true).expect("nonblocking");
+        let addr = socket.local_addr().expect("addr");
+        let addresses = addresses.to_vec();
+        let background = Background::spawn(move || async move {
+            let udp = tokio::net::UdpSocket::from_std(socket).expect("udp");
+            let mut buf = vec![0u8; 65_535];
+            let mut answered = 0usize;
+            loop {
+                let Ok((n, peer)) = udp.recv_from(&mut buf).await else { continue };
+                let Ok(query) = Message::from_vec(&buf[..n]) else { continue };
+                let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+                reply.metadata.recursion_desired = query.metadata.recursion_desired;
+                reply.metadata.recursion_available = true;
+                for q in &query.queries {
+                    reply.add_query(q.clone());
+                    if q.query_type() == RecordType::A {
+                        let ip = addresses[answered.min(addresses.len() - 1)];
+                        answered += 1;
+                        reply.add_answer(Record::from_rdata(q.name().clone(), 0, RData::A(A(ip))));
+                    }
+                }
+                let _ = udp.send_to(&reply.to_vec().expect("encode reply"), peer).await;
+            }
+        });
+        Self { addr, _background: background }
     }
 }
 
