@@ -602,3 +602,16 @@ fn a_changed_address_is_marked_once_in_text_and_always_in_json_remote() {
         "{run}"
     );
 }
+
+#[test]
+fn a_bad_website_dns_server_stops_a_name_but_not_an_address() {
+    let bad = [("WEBSITE_DNS_SERVER", "dns.example")];
+    let run = tcpping_env(&[&format!("{WWW}:80"), "-n", "1"], &bad);
+    run.expect_code(2);
+    assert_eq!(run.stderr().lines().count(), 1, "{run}");
+    assert!(run.stderr().contains("dns.example"), "{run}");
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    tcpping_env(&[&target, "-n", "1"], &bad).expect_code(0);
+}
