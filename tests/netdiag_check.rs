@@ -654,7 +654,7 @@ fn tnc_prints_test_netconnection_fields() {
     let f = tnc_fields(&r.stdout(), 17);
     assert_eq!(field(&f, "RemoteAddress"), "");
     assert_eq!(field(&f, "TcpTestSucceeded"), "False");
-    assert_eq!(field(&f, "FailureClass"), "name_not_resolved");
+    assert_eq!(field(&f, "FailureClass"), "name_not_found");
 
     // JSON uses PowerShell's property names.
     let r = netdiag_in(&w.lab.app, &["tnc", "ok.netdiag.test", "-p", "443", "--json"], &[APP_DNS]);

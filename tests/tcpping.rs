@@ -1,5 +1,7 @@
 //! tcpping against real loopback sockets: success on IPv4 and IPv6, refused, a full accept
 //! queue (timed out), NDJSON field by field, exit codes, bad input, SIGINT and a closed pipe.
+//! Names are resolved only by DNS servers of the test's own on loopback (hickory-server with
+//! the test zone, and fault servers), never by this machine's resolver.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod support;
@@ -9,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
+use support::dns::{ChangingServer, Fault, FaultServer, ZoneServer, names::*};
 use support::{Run, run, tool};
 
 fn tcpping(args: &[&str]) -> Run {
@@ -274,6 +277,12 @@ fn bad_input_exits_2_with_one_line_naming_the_value() {
         (vec!["127.0.0.1", "--interface", "an-interface-name-too-long"], "'an-interface-name-too-long'"),
         (vec!["127.0.0.1", "-n", "2", "-t"], "-t"),
         (vec!["127.0.0.1", "--no-such-flag"], "--no-such-flag"),
+        (vec!["127.0.0.1", "--dns-server", "dns.example"], "dns.example"),
+        (vec!["127.0.0.1", "--dns-server", "127.0.0.1:99999"], "127.0.0.1:99999"),
+        (vec!["127.0.0.1", "--dns-server", "[::1]:x"], "[::1]:x"),
+        (vec!["127.0.0.1", "--dns-server", ""], "empty"),
+        (vec!["127.0.0.1", "--dns-timeout", "0"], "'0'"),
+        (vec!["127.0.0.1", "--dns-timeout", "soon"], "'soon'"),
         (vec![], "<TARGET>"),
     ];
     for (args, needle) in cases {
@@ -371,4 +380,238 @@ fn waiting_line_on_a_terminal_is_shown_then_erased() {
     // Not a terminal: no waiting line at all.
     let run = tcpping(&[&target, "-n", "1", "-w", "1500ms"]);
     assert!(run.stderr().is_empty(), "{run}");
+}
+
+fn tcpping_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = tool("tcpping");
+    cmd.args(args);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    run(cmd)
+}
+
+#[test]
+fn name_resolves_through_the_given_server_or_website_dns_server() {
+    let zone = ZoneServer::start();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let target = format!("{LOOPBACK}:{port}");
+    let server = zone.addr.to_string();
+    let via_argument = tcpping(&[&target, "-n", "2", "-i", "0", "--json", "--dns-server", &server]);
+    let via_env = tcpping_env(&[&target, "-n", "2", "-i", "0", "--json"], &[("WEBSITE_DNS_SERVER", &server)]);
+    for run in [&via_argument, &via_env] {
+        run.expect_code(0);
+        let records = attempts(run);
+        assert_eq!(records.len(), 2, "{run}");
+        for rec in &records {
+            assert_eq!(rec["success"], true, "{run}");
+            // Family any: the A record is preferred, and the listener is on 127.0.0.1.
+            assert_eq!(rec["remote"], format!("{LOOPBACK_V4}:{port}"), "{run}");
+            assert_eq!(rec["host"], LOOPBACK, "{run}");
+            assert_eq!(rec["dns_server"], server.as_str(), "{run}");
+            assert!(rec["resolve_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{run}");
+            assert!(rec["dns_servers"].is_null(), "only failures list the servers: {run}");
+        }
+    }
+
+    // Text: the original's lines, and no "new IP" noise while the answer is stable.
+    let run = tcpping(&[&target, "-n", "3", "-i", "0", "--dns-server", &server]);
+    run.expect_code(0);
+    let out = run.stdout();
+    assert_eq!(out.matches(&format!("Connected to {target}, time taken: ")).count(), 3, "{run}");
+    assert!(!out.contains("new IP"), "{run}");
+    assert!(out.contains("Failures: none"), "{run}");
+}
+
+#[test]
+fn nxdomain_is_name_not_found_and_exits_1() {
+    let zone = ZoneServer::start();
+    let server = zone.addr.to_string();
+    let target = format!("{MISSING}:80");
+    let run = tcpping(&[&target, "-n", "1", "--json", "--dns-server", &server]);
+    run.expect_code(1);
+    let rec = &attempts(&run)[0];
+    assert_eq!(rec["class"], "name_not_found", "{run}");
+    assert_eq!(rec["hint"], "the name does not exist: check the spelling, or the private DNS zone");
+    assert!(rec["remote"].is_null() && rec["connect_ms"].is_null(), "no connect without an address: {run}");
+    assert_eq!(rec["dns_server"], server.as_str(), "{run}");
+    assert_eq!(rec["dns_servers"][0]["server"], server.as_str(), "{run}");
+    assert_eq!(rec["dns_servers"][0]["status"], "answered", "{run}");
+    assert_eq!(rec["dns_servers"][0]["response_code"], "NXDOMAIN", "{run}");
+    assert_eq!(summary(&run)["failures_by_class"]["name_not_found"], 1, "{run}");
+
+    let run = tcpping(&[&target, "-n", "1", "--dns-server", &server]);
+    run.expect_code(1);
+    let out = run.stdout();
+    assert!(
+        out.contains(&format!(
+            "Connection attempt failed: name '{MISSING}' does not exist (NXDOMAIN from {server}) [name_not_found]: "
+        )),
+        "{run}"
+    );
+    assert!(out.contains("Failures: name_not_found 1"), "{run}");
+}
+
+#[test]
+fn silent_server_is_dns_timeout_after_the_dns_timeout_per_attempt() {
+    let silent = FaultServer::start(Fault::Silent);
+    let server = silent.addr.to_string();
+    let target = format!("{WWW}:80");
+    let run = tcpping(&[
+        &target,
+        "-n",
+        "2",
+        "-i",
+        "0",
+        "--json",
+        "--dns-server",
+        &server,
+        "--dns-timeout",
+        "200ms",
+    ]);
+    run.expect_code(1);
+    let records = attempts(&run);
+    assert_eq!(records.len(), 2, "{run}");
+    for rec in &records {
+        assert_eq!(rec["class"], "dns_timeout", "{run}");
+        let resolve_ms = rec["resolve_ms"].as_f64().unwrap();
+        assert!((190.0..1500.0).contains(&resolve_ms), "about 200 ms per attempt, got {resolve_ms}: {run}");
+        assert!(rec["dns_server"].is_null(), "{run}");
+        let servers = rec["dns_servers"].as_array().unwrap();
+        assert_eq!(servers.len(), 1, "{run}");
+        assert_eq!(servers[0]["server"], server.as_str(), "{run}");
+        assert_eq!(servers[0]["status"], "timed_out", "{run}");
+        assert!(servers[0]["elapsed_ms"].as_f64().unwrap() >= 190.0, "{run}");
+    }
+    assert!(run.elapsed >= Duration::from_millis(400), "two attempts of 200 ms each: {run}");
+    assert_eq!(summary(&run)["failures_by_class"]["dns_timeout"], 2, "{run}");
+
+    let run = tcpping(&[&target, "-n", "1", "--dns-server", &server, "--dns-timeout", "200ms"]);
+    run.expect_code(1);
+    assert!(
+        run.stdout().contains(&format!(
+            "Connection attempt failed: every DNS server timed out ({server} after 200ms) [dns_timeout]: DNS is not accessible: a firewall/NSG blocks port 53, or the server is down"
+        )),
+        "{run}"
+    );
+}
+
+#[test]
+fn website_dns_timeout_applies_when_no_dns_timeout_is_given() {
+    let silent = FaultServer::start(Fault::Silent);
+    let env = [("WEBSITE_DNS_SERVER", silent.addr.to_string()), ("WEBSITE_DNS_TIMEOUT", "1".to_owned())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = tcpping_env(&[&format!("{WWW}:80"), "-n", "1", "--json"], &env);
+    run.expect_code(1);
+    let rec = &attempts(&run)[0];
+    assert_eq!(rec["class"], "dns_timeout", "{run}");
+    let resolve_ms = rec["resolve_ms"].as_f64().unwrap();
+    assert!(
+        (990.0..2500.0).contains(&resolve_ms),
+        "WEBSITE_DNS_TIMEOUT=1 means 1 s, got {resolve_ms}: {run}"
+    );
+}
+
+#[test]
+fn servfail_and_refused_are_dns_failed() {
+    for (fault, status) in [(Fault::ServFail, "serv_fail"), (Fault::Refused, "refused")] {
+        let broken = FaultServer::start(fault);
+        let server = broken.addr.to_string();
+        let run = tcpping(&[&format!("{WWW}:80"), "-n", "1", "--json", "--dns-server", &server]);
+        run.expect_code(1);
+        let rec = &attempts(&run)[0];
+        assert_eq!(rec["class"], "dns_failed", "{run}");
+        assert_eq!(rec["dns_servers"][0]["status"], status, "{run}");
+        assert!(rec["error"].as_str().unwrap().contains(&server), "the message names the server: {run}");
+    }
+}
+
+#[test]
+fn ipv4_only_with_an_aaaa_only_name_is_no_address() {
+    let zone = ZoneServer::start();
+    let server = zone.addr.to_string();
+    let run = tcpping(&["-4", &format!("{V6ONLY}:80"), "-n", "1", "--json", "--dns-server", &server]);
+    run.expect_code(1);
+    let rec = &attempts(&run)[0];
+    assert_eq!(rec["class"], "no_address", "{run}");
+    assert_eq!(rec["error"], format!("name '{V6ONLY}' has no IPv4 address (answer from {server})"), "{run}");
+
+    // The same name with -6 connects to ::1, where a listener waits.
+    let listener = TcpListener::bind("[::1]:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let run = tcpping(&["-6", &format!("{V6ONLY}:{port}"), "-n", "1", "--json", "--dns-server", &server]);
+    run.expect_code(0);
+    assert_eq!(attempts(&run)[0]["remote"], format!("[::1]:{port}"), "{run}");
+}
+
+#[test]
+fn dns_servers_are_asked_in_order_until_one_answers() {
+    let silent = FaultServer::start(Fault::Silent);
+    let zone = ZoneServer::start();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (first, second) = (silent.addr.to_string(), zone.addr.to_string());
+    let run = tcpping(&[
+        &format!("{LOOPBACK}:{port}"),
+        "-n",
+        "1",
+        "--json",
+        "--dns-server",
+        &first,
+        "--dns-server",
+        &second,
+        "--dns-timeout",
+        "200ms",
+    ]);
+    run.expect_code(0);
+    let rec = &attempts(&run)[0];
+    assert_eq!(rec["dns_server"], second.as_str(), "{run}");
+    assert!(rec["resolve_ms"].as_f64().unwrap() >= 190.0, "the silent server costs its timeout: {run}");
+}
+
+#[test]
+fn a_changed_address_is_marked_once_in_text_and_always_in_json_remote() {
+    // Listeners on one port of two loopback addresses; DNS answers .1, .1, .2, .2.
+    let first = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = first.local_addr().unwrap().port();
+    let _second = TcpListener::bind(("127.0.0.2", port)).unwrap();
+    let sequence = ["127.0.0.1".parse().unwrap(), "127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap()];
+    let target = format!("changing.netdiag.test:{port}");
+
+    let dns = ChangingServer::start(&sequence);
+    let run = tcpping(&["-4", &target, "-n", "4", "-i", "0", "--dns-server", &dns.addr.to_string()]);
+    run.expect_code(0);
+    let connected: Vec<String> =
+        run.stdout().lines().filter(|l| l.starts_with("Connected to")).map(str::to_owned).collect();
+    assert_eq!(connected.len(), 4, "{run}");
+    let marks: Vec<bool> = connected.iter().map(|l| l.ends_with(" [new IP 127.0.0.2]")).collect();
+    assert_eq!(marks, [false, false, true, false], "{run}");
+    assert!(!connected[0].contains("new IP") && !connected[1].contains("new IP"), "{run}");
+
+    let dns = ChangingServer::start(&sequence);
+    let run =
+        tcpping(&["-4", &target, "-n", "4", "-i", "0", "--json", "--dns-server", &dns.addr.to_string()]);
+    run.expect_code(0);
+    let remotes: Vec<String> =
+        attempts(&run).iter().map(|rec| rec["remote"].as_str().unwrap().to_owned()).collect();
+    let want = |ip: &str| format!("{ip}:{port}");
+    assert_eq!(
+        remotes,
+        [want("127.0.0.1"), want("127.0.0.1"), want("127.0.0.2"), want("127.0.0.2")],
+        "{run}"
+    );
+}
+
+#[test]
+fn a_bad_website_dns_server_stops_a_name_but_not_an_address() {
+    let bad = [("WEBSITE_DNS_SERVER", "dns.example")];
+    let run = tcpping_env(&[&format!("{WWW}:80"), "-n", "1"], &bad);
+    run.expect_code(2);
+    assert_eq!(run.stderr().lines().count(), 1, "{run}");
+    assert!(run.stderr().contains("dns.example"), "{run}");
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    tcpping_env(&[&target, "-n", "1"], &bad).expect_code(0);
 }

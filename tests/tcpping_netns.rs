@@ -11,6 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::dns::{Dnsmasq, dnsmasq_records, names::MISSING};
 use support::netns::{APP_ADDR, Child, Lab, Netns, VNET_ADDR};
 use support::{Run, run};
 
@@ -228,4 +229,41 @@ fn default_timeout_is_the_documented_21_seconds() {
     let rec = &records(&run).0[0];
     assert_eq!(rec["class"], "timed_out", "{run}");
     assert_eq!(rec["error"], "connection timed out after 21s");
+}
+
+#[test]
+fn name_resolves_through_the_resolv_conf_the_app_sees() {
+    if !support::privileged() {
+        return;
+    }
+    // The lab's app namespace has a resolv.conf naming VNET_ADDR, where dnsmasq serves the
+    // test zone plus a name for the listener. No flag and no WEBSITE_* variable is given: the
+    // only way tcpping can find that server is the system configuration the app sees.
+    let lab = Lab::new();
+    const SERVICE: &str = "svc.netdiag.test";
+    let mut zone = dnsmasq_records();
+    zone.push(format!("--host-record={SERVICE},{VNET_ADDR}"));
+    let _dns = Dnsmasq::start_in(&lab.vnet, VNET_ADDR, &zone);
+    let _server = listen_in(&lab.vnet, 8080);
+    let tcpping_clean = |args: &[&str]| {
+        let mut cmd = lab.app.command(&support::bin("tcpping"));
+        cmd.env_clear().args(args);
+        run(cmd)
+    };
+
+    let target = format!("{SERVICE}:8080");
+    let out = tcpping_clean(&[&target, "-n", "2", "-i", "0", "--json"]);
+    out.expect_code(0);
+    let (attempts, _) = records(&out);
+    for rec in &attempts {
+        assert_eq!(rec["success"], true, "{out}");
+        assert_eq!(rec["remote"], format!("{VNET_ADDR}:8080"), "{out}");
+        assert_eq!(rec["dns_server"], format!("{VNET_ADDR}:53"), "{out}");
+    }
+
+    let out = tcpping_clean(&[&format!("{MISSING}:8080"), "-n", "1", "--json"]);
+    out.expect_code(1);
+    let (attempts, _) = records(&out);
+    assert_eq!(attempts[0]["class"], "name_not_found", "{out}");
+    assert_eq!(attempts[0]["dns_servers"][0]["server"], format!("{VNET_ADDR}:53"), "{out}");
 }

@@ -52,7 +52,7 @@ impl Default for CheckOptions {
 impl CheckOptions {
     /// The per-server DNS timeout that applies with these servers.
     pub fn dns_timeout_for(&self, servers: &ServerList) -> Duration {
-        self.dns_timeout.or(servers.env_timeout).unwrap_or(dns::DEFAULT_TIMEOUT)
+        servers.timeout(self.dns_timeout)
     }
 }
 
@@ -94,6 +94,9 @@ pub struct DnsStage {
     pub servers: Vec<DnsServerStage>,
     /// `addresses`, `nxdomain`, `no_data`, `all_servers_failed` or `no_servers`.
     pub result: &'static str,
+    /// When no address came back, the failure class tcpping would report (`name_not_found`,
+    /// `no_address`, `dns_timeout`, `dns_failed`, `no_dns_servers`).
+    pub class: Option<&'static str>,
     pub addresses: Vec<IpAddr>,
     /// CNAME targets after the queried name, in order.
     pub cname_chain: Vec<String>,
@@ -235,11 +238,13 @@ pub async fn dns_stage(
         Err(LookupError::AllServersFailed { .. }) => (DnsResult::AllFailed, "all_servers_failed", vec![]),
         Err(LookupError::NoServers) => (DnsResult::AllFailed, "no_servers", vec![]),
     };
+    let class = found.result().err().map(|e| tcp::FailureClass::from_lookup(&e).id());
     let hosts_file_answered = matches!(found.answered_by, AnsweredBy::HostsFile { .. });
     let stage = DnsStage {
         answered_by: found.answered_by.clone(),
         servers: stages,
         result: label,
+        class,
         addresses,
         cname_chain: cname_chain.clone(),
         elapsed: found.elapsed,

@@ -63,20 +63,33 @@ pub enum FailureClass {
     HostUnreachable,
     NetworkUnreachable,
     AddressNotAvailable,
-    NameNotResolved,
+    /// NXDOMAIN.
+    NameNotFound,
+    /// The name exists but has no address of the requested family.
+    NoAddress,
+    /// Every DNS server timed out.
+    DnsTimeout,
+    /// The DNS servers answered, but with SERVFAIL, REFUSED or errors.
+    DnsFailed,
+    /// There was no DNS server to ask.
+    NoDnsServers,
     PermissionDenied,
     LocalError,
 }
 
 impl FailureClass {
     /// Every class, in the order summaries list them.
-    pub const ALL: [FailureClass; 8] = [
+    pub const ALL: [FailureClass; 12] = [
         FailureClass::Refused,
         FailureClass::TimedOut,
         FailureClass::HostUnreachable,
         FailureClass::NetworkUnreachable,
         FailureClass::AddressNotAvailable,
-        FailureClass::NameNotResolved,
+        FailureClass::NameNotFound,
+        FailureClass::NoAddress,
+        FailureClass::DnsTimeout,
+        FailureClass::DnsFailed,
+        FailureClass::NoDnsServers,
         FailureClass::PermissionDenied,
         FailureClass::LocalError,
     ];
@@ -88,7 +101,11 @@ impl FailureClass {
             FailureClass::HostUnreachable => "host_unreachable",
             FailureClass::NetworkUnreachable => "network_unreachable",
             FailureClass::AddressNotAvailable => "address_not_available",
-            FailureClass::NameNotResolved => "name_not_resolved",
+            FailureClass::NameNotFound => "name_not_found",
+            FailureClass::NoAddress => "no_address",
+            FailureClass::DnsTimeout => "dns_timeout",
+            FailureClass::DnsFailed => "dns_failed",
+            FailureClass::NoDnsServers => "no_dns_servers",
             FailureClass::PermissionDenied => "permission_denied",
             FailureClass::LocalError => "local_error",
         }
@@ -106,13 +123,40 @@ impl FailureClass {
             FailureClass::AddressNotAvailable => {
                 "the local source address cannot be used: not on this machine, or no free port"
             }
-            FailureClass::NameNotResolved => {
-                "the name did not resolve: check its spelling and the DNS servers"
+            FailureClass::NameNotFound => {
+                "the name does not exist: check the spelling, or the private DNS zone"
+            }
+            FailureClass::NoAddress => {
+                "the name exists but has no address of that family: check its records, or try the other family"
+            }
+            FailureClass::DnsTimeout => {
+                "DNS is not accessible: a firewall/NSG blocks port 53, or the server is down"
+            }
+            FailureClass::DnsFailed => {
+                "the DNS servers replied with errors (SERVFAIL/REFUSED) or rejected the query: check each server and its forwarders"
+            }
+            FailureClass::NoDnsServers => {
+                "no DNS server is configured: set WEBSITE_DNS_SERVER or fix resolv.conf, or use --dns-server"
             }
             FailureClass::PermissionDenied => {
                 "the local system forbade the connection (firewall policy or privileges)"
             }
             FailureClass::LocalError => "the connection could not be attempted from this machine",
+        }
+    }
+}
+
+impl FailureClass {
+    /// The class of a lookup that gave no address: what tcpping and netdiag report when a
+    /// name cannot be resolved.
+    pub fn from_lookup(error: &crate::dns::LookupError) -> Self {
+        use crate::dns::LookupError;
+        match error {
+            LookupError::NxDomain { .. } => FailureClass::NameNotFound,
+            LookupError::NoData { .. } => FailureClass::NoAddress,
+            LookupError::NoServers => FailureClass::NoDnsServers,
+            e if e.all_timed_out() => FailureClass::DnsTimeout,
+            LookupError::AllServersFailed { .. } => FailureClass::DnsFailed,
         }
     }
 }

@@ -4,6 +4,7 @@
 //!   127.0.0.1 and ::1.
 //! - [`FaultServer`]: a server that misbehaves in one chosen way (silent, SERVFAIL, REFUSED,
 //!   truncated UDP with the answer over TCP, garbage bytes, wrong message id).
+//! - [`ChangingServer`]: a server whose A answer changes from one query to the next.
 //! - [`Dnsmasq`]: a real DNS daemon with the same records, never forwarding upstream.
 //!
 //! Every record is data: the addresses are never contacted.
@@ -36,6 +37,12 @@ pub mod names {
     /// Only an A record.
     pub const V4ONLY: &str = "v4only.netdiag.test";
     pub const V4ONLY_V4: &str = "10.0.0.6";
+    /// A and AAAA on loopback, so a probe can connect to what it resolved.
+    pub const LOOPBACK: &str = "loopback.netdiag.test";
+    pub const LOOPBACK_V4: &str = "127.0.0.1";
+    pub const LOOPBACK_V6: &str = "::1";
+    /// Only an AAAA record, on loopback.
+    pub const V6ONLY: &str = "v6only.netdiag.test";
     /// Exists (has a TXT record) but has no address.
     pub const NOADDR: &str = "noaddr.netdiag.test";
     /// Does not exist.
@@ -94,6 +101,9 @@ fn zones() -> Vec<(&'static str, Vec<Record>)> {
                 record(ALIAS, RData::CNAME(CNAME(name(MID)))),
                 record(MID, RData::CNAME(CNAME(name(WWW)))),
                 record(V4ONLY, RData::A(A(v4(V4ONLY_V4)))),
+                record(LOOPBACK, RData::A(A(v4(LOOPBACK_V4)))),
+                record(LOOPBACK, RData::AAAA(AAAA(v6(LOOPBACK_V6)))),
+                record(V6ONLY, RData::AAAA(AAAA(v6(LOOPBACK_V6)))),
                 record(NOADDR, RData::TXT(TXT::new(vec!["no address here".into()]))),
             ],
         ),
@@ -326,6 +336,45 @@ async fn serve_tcp(mut stream: tokio::net::TcpStream, fault: Fault) {
     }
 }
 
+/// A UDP server on 127.0.0.1 whose A answers walk through `addresses`, one per A query (the
+/// last one repeats): DNS changing its answer between two probes. Other types get NOERROR
+/// without data.
+pub struct ChangingServer {
+    pub addr: SocketAddr,
+    _background: Background,
+}
+
+impl ChangingServer {
+    pub fn start(addresses: &[Ipv4Addr]) -> Self {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        socket.set_nonblocking(true).expect("nonblocking");
+        let addr = socket.local_addr().expect("addr");
+        let addresses = addresses.to_vec();
+        let background = Background::spawn(move || async move {
+            let udp = tokio::net::UdpSocket::from_std(socket).expect("udp");
+            let mut buf = vec![0u8; 65_535];
+            let mut answered = 0usize;
+            loop {
+                let Ok((n, peer)) = udp.recv_from(&mut buf).await else { continue };
+                let Ok(query) = Message::from_vec(&buf[..n]) else { continue };
+                let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+                reply.metadata.recursion_desired = query.metadata.recursion_desired;
+                reply.metadata.recursion_available = true;
+                for q in &query.queries {
+                    reply.add_query(q.clone());
+                    if q.query_type() == RecordType::A {
+                        let ip = addresses[answered.min(addresses.len() - 1)];
+                        answered += 1;
+                        reply.add_answer(Record::from_rdata(q.name().clone(), 0, RData::A(A(ip))));
+                    }
+                }
+                let _ = udp.send_to(&reply.to_vec().expect("encode reply"), peer).await;
+            }
+        });
+        Self { addr, _background: background }
+    }
+}
+
 /// A UDP port on 127.0.0.1 where nothing listens: queries get ICMP port unreachable.
 pub fn closed_port() -> SocketAddr {
     let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
@@ -342,6 +391,8 @@ pub fn dnsmasq_records() -> Vec<String> {
         format!("--cname={ALIAS},{MID}"),
         format!("--cname={MID},{WWW}"),
         format!("--host-record={V4ONLY},{V4ONLY_V4}"),
+        format!("--host-record={LOOPBACK},{LOOPBACK_V4},{LOOPBACK_V6}"),
+        format!("--host-record={V6ONLY},{LOOPBACK_V6}"),
         format!("--txt-record={NOADDR},no address here"),
         format!("--host-record={LINKED_PL},{LINKED_V4}"),
         format!("--cname={LINKED},{LINKED_PL}"),

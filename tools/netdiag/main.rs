@@ -10,7 +10,7 @@ mod cli;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use netdiag_common::check::{self, CheckOptions};
-use netdiag_common::dns::{ServerList, ServerSource, servers};
+use netdiag_common::dns::{ServerList, servers};
 use netdiag_common::env::{AppSettings, EnvSnapshot};
 use netdiag_common::report::netdiag as report;
 use netdiag_common::subnet::{PlanOs, SubnetPlan, SubnetSpec};
@@ -250,37 +250,12 @@ fn env_var(name: &str) -> Option<String> {
 /// `WEBSITE_DNS_ALT_SERVER`, resolv.conf). A broken setting is bad input; a missing
 /// resolv.conf only leaves IP literals checkable, so it is a warning.
 fn server_list(command: &str, dns_args: &DnsArgs) -> Result<ServerList, u8> {
-    // An unusable WEBSITE_DNS_TIMEOUT is ignored (App Service would too), not fatal.
-    let timeout_ok = servers::website_dns_timeout(&env_var).is_ok();
-    if !timeout_ok {
-        eprintln!(
-            "netdiag {command}: warning: ignoring {}: not whole seconds above 0",
-            servers::ENV_DNS_TIMEOUT
-        );
+    let found = servers::servers_for_tool(&dns_args.dns_servers, &env_var, &servers::default_resolv_conf())
+        .map_err(|e| usage(command, e))?;
+    for warning in &found.warnings {
+        eprintln!("netdiag {command}: warning: {warning}");
     }
-    let env = |name: &str| if name == servers::ENV_DNS_TIMEOUT && !timeout_ok { None } else { env_var(name) };
-    if !dns_args.dns_servers.is_empty() {
-        let mut list = Vec::new();
-        for text in &dns_args.dns_servers {
-            list.push(servers::parse_server(text).map_err(|e| usage(command, e))?);
-        }
-        let mut list = ServerList::explicit(list);
-        list.env_timeout = servers::website_dns_timeout(&env).ok().flatten();
-        return Ok(list);
-    }
-    match servers::servers_for_app(None, &env, &servers::default_resolv_conf()) {
-        Ok(list) => Ok(list),
-        Err(e @ servers::ServerError::BadServer { .. }) => Err(usage(command, e)),
-        Err(e) => {
-            eprintln!("netdiag {command}: warning: {e}; only IP addresses can be checked");
-            Ok(ServerList {
-                servers: Vec::new(),
-                source: ServerSource::ResolvConf(servers::default_resolv_conf()),
-                env_timeout: servers::website_dns_timeout(&env).ok().flatten(),
-                warnings: Vec::new(),
-            })
-        }
-    }
+    Ok(found.list)
 }
 
 fn check_options(tcp: &TcpTimeoutArg, dns_args: &DnsArgs) -> CheckOptions {

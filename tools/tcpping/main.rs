@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use netdiag_common::probe::{self, Attempt, Family, RunRecord};
+use netdiag_common::dns::{Family, servers};
+use netdiag_common::probe::{self, Attempt, Resolver, RunRecord};
 use netdiag_common::report::tcpping as report;
 use netdiag_common::target::{Port, Target};
 use netdiag_common::tcp::{CloseMode, ConnectOptions, WINDOWS_CONNECT_TIMEOUT};
@@ -48,6 +49,14 @@ struct Cli {
     /// Local address to connect from: ADDR, ADDR:PORT or [IPv6]:PORT.
     #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_source)]
     source: Option<SocketAddr>,
+    /// Ask this DNS server instead of the app's own (repeatable, asked in order): IP, IP:PORT
+    /// or [IPv6]:PORT. The hosts file is then skipped. Without it: WEBSITE_DNS_SERVER and
+    /// WEBSITE_DNS_ALT_SERVER, else the system's servers, hosts file first, as the app does.
+    #[arg(long = "dns-server", value_name = "IP[:PORT]")]
+    dns_servers: Vec<String>,
+    /// Time given to each DNS server [default: WEBSITE_DNS_TIMEOUT seconds, else 3s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    dns_timeout: Option<Duration>,
     /// Network interface to connect through (SO_BINDTODEVICE; Linux only).
     #[arg(long, value_name = "NAME")]
     interface: Option<String>,
@@ -113,6 +122,7 @@ struct Plan {
     count: Option<u64>,
     interval: Duration,
     family: Family,
+    resolver: Resolver,
     connect: ConnectOptions,
     json: bool,
     quiet: bool,
@@ -150,6 +160,22 @@ impl Plan {
         if let Some(interface) = &cli.interface {
             check_interface(interface)?;
         }
+        let env = |name: &str| std::env::var(name).ok();
+        let found = match servers::servers_for_tool(&cli.dns_servers, &env, &servers::default_resolv_conf()) {
+            Ok(found) => found,
+            // A broken DNS setting of the app cannot stop a probe of an address literal.
+            Err(_) if target.host.ip().is_some() && cli.dns_servers.is_empty() => {
+                servers::ToolServers { list: servers::ServerList::explicit(Vec::new()), warnings: Vec::new() }
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        // Only a name needs DNS: warnings about its configuration are noise for an address.
+        if target.host.ip().is_none() {
+            for warning in &found.warnings {
+                eprintln!("tcpping: warning: {warning}");
+            }
+        }
+        let resolver = Resolver::new(found.list, cli.dns_timeout);
         let display = target.display();
         Ok(Self {
             display,
@@ -157,6 +183,7 @@ impl Plan {
             count: if cli.forever { None } else { Some(cli.count.unwrap_or(DEFAULT_COUNT)) },
             interval: cli.interval,
             family,
+            resolver,
             connect: ConnectOptions {
                 timeout: cli.timeout,
                 source: cli.source,
@@ -279,12 +306,13 @@ async fn run(plan: &Plan) -> io::Result<bool> {
             attempt = attempt_with_progress(plan, seq, progress) => attempt,
             () = &mut interrupted => { record.interrupted = true; break; }
         };
+        let new_ip = record.new_address(&attempt);
         record.record(&attempt);
         if !plan.quiet {
             if plan.json {
                 report::render_attempt_json(&mut out, &plan.target, &plan.display, &attempt)?;
             } else {
-                report::render_attempt_text(&mut out, &plan.display, &attempt)?;
+                report::render_attempt_text(&mut out, &plan.display, &attempt, new_ip)?;
             }
             out.flush()?;
         }
@@ -304,7 +332,7 @@ async fn run(plan: &Plan) -> io::Result<bool> {
 /// One attempt; when stderr is a terminal and the attempt takes more than a second, a
 /// `\r`-updated line shows it is still waiting, so a 21 s timeout does not look like a hang.
 async fn attempt_with_progress(plan: &Plan, seq: u64, progress: bool) -> Attempt {
-    let attempt = probe::attempt(seq, &plan.target, plan.family, &plan.connect);
+    let attempt = probe::attempt(seq, &plan.target, plan.family, &plan.resolver, &plan.connect);
     if !progress {
         return attempt.await;
     }

@@ -23,7 +23,9 @@ pub use privatelink::{PrivateLinkFinding, PrivateLinkStatus, privatelink_finding
 pub use records::{
     Answer, CnameLink, DnsRecord, Family, QueryTarget, RecordKind, ResponseCode, UnknownRecordKind,
 };
-pub use servers::{ServerError, ServerList, ServerSource, parse_server, servers_for_app};
+pub use servers::{
+    ServerError, ServerList, ServerSource, ToolServers, parse_server, servers_for_app, servers_for_tool,
+};
 
 use std::time::Duration;
 

@@ -79,12 +79,31 @@ pub enum Family {
 }
 
 impl Family {
+    /// Whether an address of this family may be used.
+    pub fn admits(self, ip: IpAddr) -> bool {
+        match self {
+            Self::Any => true,
+            Self::V4 => ip.is_ipv4(),
+            Self::V6 => ip.is_ipv6(),
+        }
+    }
+
     pub fn kinds(self) -> Vec<RecordKind> {
         match self {
             Self::Any => vec![RecordKind::A, RecordKind::AAAA],
             Self::V4 => vec![RecordKind::A],
             Self::V6 => vec![RecordKind::AAAA],
         }
+    }
+}
+
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Any => "any",
+            Self::V4 => "IPv4",
+            Self::V6 => "IPv6",
+        })
     }
 }
 
@@ -255,6 +274,24 @@ mod tests {
     use hickory_proto::op::{MessageType, OpCode};
     use hickory_proto::rr::rdata::{A, AAAA, CNAME};
     use hickory_proto::rr::{Name, Record};
+
+    #[test]
+    fn family_admits_and_names_itself() {
+        let v4: IpAddr = "127.0.0.1".parse().unwrap();
+        let v6: IpAddr = "::1".parse().unwrap();
+        let cases = [
+            (Family::Any, v4, true, "any"),
+            (Family::Any, v6, true, "any"),
+            (Family::V4, v4, true, "IPv4"),
+            (Family::V4, v6, false, "IPv4"),
+            (Family::V6, v4, false, "IPv6"),
+            (Family::V6, v6, true, "IPv6"),
+        ];
+        for (family, ip, admitted, shown) in cases {
+            assert_eq!(family.admits(ip), admitted, "{family} {ip}");
+            assert_eq!(family.to_string(), shown);
+        }
+    }
 
     fn name(s: &str) -> Name {
         Name::from_ascii(s).unwrap()

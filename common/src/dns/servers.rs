@@ -66,6 +66,60 @@ impl ServerList {
     pub fn is_explicit(&self) -> bool {
         self.source == ServerSource::Argument
     }
+
+    /// The per-server timeout every tool applies: the one asked for on the command line, else
+    /// `WEBSITE_DNS_TIMEOUT`, else the documented 3 s.
+    pub fn timeout(&self, asked: Option<Duration>) -> Duration {
+        asked.or(self.env_timeout).unwrap_or(super::DEFAULT_TIMEOUT)
+    }
+}
+
+/// The servers a probing tool (tcpping, netdiag) asks, and what it should warn about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolServers {
+    pub list: ServerList,
+    /// Settings that were ignored; the tool prints them as warnings and carries on.
+    pub warnings: Vec<String>,
+}
+
+/// The servers a probing tool asks: `explicit` (in order, no hosts file) when any were given,
+/// else the app's own as [`servers_for_app`] finds them. A bad server, given or configured, is
+/// an error: the user must fix it. An unusable `WEBSITE_DNS_TIMEOUT` is ignored, as App
+/// Service would, and a missing or empty resolv.conf leaves an empty list, so IP literals
+/// still work and names fail as "no DNS servers"; both come back as warnings.
+pub fn servers_for_tool(
+    explicit: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+    resolv_conf: &Path,
+) -> Result<ToolServers, ServerError> {
+    let mut warnings = Vec::new();
+    let env_timeout = match website_dns_timeout(env) {
+        Ok(timeout) => timeout,
+        Err(e) => {
+            warnings.push(format!("ignoring {e}"));
+            None
+        }
+    };
+    let env_without_timeout = |name: &str| if name == ENV_DNS_TIMEOUT { None } else { env(name) };
+    let mut list = if explicit.is_empty() {
+        match servers_for_app(None, &env_without_timeout, resolv_conf) {
+            Ok(list) => list,
+            Err(e @ ServerError::BadServer { .. }) => return Err(e),
+            Err(e) => {
+                warnings.push(format!("{e}; only IP addresses can be used"));
+                ServerList {
+                    servers: Vec::new(),
+                    source: ServerSource::ResolvConf(resolv_conf.to_owned()),
+                    env_timeout: None,
+                    warnings: Vec::new(),
+                }
+            }
+        }
+    } else {
+        ServerList::explicit(explicit.iter().map(|s| parse_server(s)).collect::<Result<_, _>>()?)
+    };
+    list.env_timeout = env_timeout;
+    Ok(ToolServers { list, warnings })
 }
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -378,6 +432,39 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn tool_servers_table() {
+        let missing = Path::new("/nonexistent/netdiag/resolv.conf");
+        let given = ["127.0.0.1:5300".to_owned(), "[::1]".to_owned()];
+        let got = servers_for_tool(&given, &env_of(&[(ENV_DNS_TIMEOUT, "4")]), missing).unwrap();
+        assert_eq!(got.list.servers, [addr("127.0.0.1:5300"), addr("[::1]:53")]);
+        assert!(got.list.is_explicit());
+        assert_eq!(got.list.timeout(None), Duration::from_secs(4));
+        assert_eq!(got.list.timeout(Some(Duration::from_millis(200))), Duration::from_millis(200));
+        assert!(got.warnings.is_empty());
+
+        let got =
+            servers_for_tool(&[], &env_of(&[(ENV_DNS_SERVER, "127.0.0.2"), (ENV_DNS_TIMEOUT, "x")]), missing)
+                .unwrap();
+        assert_eq!(got.list.servers, [addr("127.0.0.2:53")]);
+        assert_eq!(got.list.timeout(None), crate::dns::DEFAULT_TIMEOUT);
+        assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);
+
+        let got = servers_for_tool(&[], &env_of(&[]), missing).unwrap();
+        assert!(got.list.servers.is_empty());
+        assert!(got.warnings[0].ends_with("only IP addresses can be used"), "{:?}", got.warnings);
+
+        assert!(matches!(
+            servers_for_tool(&["dns.example".to_owned()], &env_of(&[]), missing),
+            Err(ServerError::BadServer { .. })
+        ));
+        assert!(matches!(
+            servers_for_tool(&[], &env_of(&[(ENV_DNS_SERVER, "nonsense")]), missing),
+            Err(ServerError::BadServer { .. })
+        ));
     }
 
     #[cfg(unix)]

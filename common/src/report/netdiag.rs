@@ -587,7 +587,7 @@ impl TncView {
         let failure_class = match (tcp, primary) {
             (Some(t), _) => t.class.map(str::to_owned),
             (None, Some(_)) => Some("not_attempted".to_owned()),
-            (None, None) if r.name_unresolved() => Some("name_not_resolved".to_owned()),
+            (None, None) if r.name_unresolved() => r.dns.as_ref().and_then(|d| d.class).map(str::to_owned),
             (None, None) => None,
         };
         Self {

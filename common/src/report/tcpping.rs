@@ -4,11 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::probe::{Attempt, RunRecord};
+use crate::dns::{AnsweredBy, Outcome, ServerAttempt};
+use crate::probe::{Attempt, AttemptFailure, RunRecord};
 
 /// Version of the JSON records; bumped when a field changes meaning or disappears.
 pub const JSON_SCHEMA: u32 = 1;
@@ -33,13 +35,23 @@ fn format_pct(pct: f64) -> String {
 }
 
 /// `target` is the target as the user typed it (`host:port`); the resolved address is not
-/// printed, as in the original.
-pub fn render_attempt_text(w: &mut impl Write, target: &str, attempt: &Attempt) -> io::Result<()> {
+/// printed, as in the original, except that ` [new IP a.b.c.d]` marks the attempt where DNS
+/// started answering with a different address (`new_ip`, from [`RunRecord::new_address`]).
+pub fn render_attempt_text(
+    w: &mut impl Write,
+    target: &str,
+    attempt: &Attempt,
+    new_ip: Option<IpAddr>,
+) -> io::Result<()> {
     match &attempt.result {
-        Ok(()) => writeln!(w, "Connected to {target}, time taken: {}", format_ms(attempt.connect_time)),
+        Ok(()) => write!(w, "Connected to {target}, time taken: {}", format_ms(attempt.connect_time))?,
         Err(failure) => {
-            writeln!(w, "Connection attempt failed: {failure} [{}]: {}", failure.kind(), failure.hint())
+            write!(w, "Connection attempt failed: {failure} [{}]: {}", failure.kind(), failure.hint())?;
         }
+    }
+    match new_ip {
+        Some(ip) => writeln!(w, " [new IP {ip}]"),
+        None => writeln!(w),
     }
 }
 
@@ -104,10 +116,35 @@ pub struct AttemptRecord<'a> {
     pub class: Option<&'static str>,
     pub error: Option<String>,
     pub hint: Option<&'static str>,
+    /// Who gave the address: a server's `ip:port` or "hosts file"; null for an address
+    /// literal or when nobody answered.
+    pub dns_server: Option<String>,
+    /// On a DNS failure, every server asked, in order, with its outcome and time.
+    pub dns_servers: Option<Vec<DnsServerRecord<'a>>>,
+}
+
+/// One DNS server's part in a failed resolution.
+#[derive(Debug, Serialize)]
+pub struct DnsServerRecord<'a> {
+    pub server: String,
+    /// `status` (`timed_out`, `serv_fail`, `refused`, `answered`, ...) and its details.
+    #[serde(flatten)]
+    pub outcome: &'a Outcome,
+    pub elapsed_ms: f64,
+}
+
+impl<'a> DnsServerRecord<'a> {
+    fn new(attempt: &'a ServerAttempt) -> Self {
+        Self {
+            server: attempt.server.to_string(),
+            outcome: &attempt.outcome,
+            elapsed_ms: ms(attempt.elapsed),
+        }
+    }
 }
 
 impl<'a> AttemptRecord<'a> {
-    pub fn new(target: &'a crate::target::Target, display: &'a str, attempt: &Attempt) -> Self {
+    pub fn new(target: &'a crate::target::Target, display: &'a str, attempt: &'a Attempt) -> Self {
         let failure = attempt.result.as_ref().err();
         Self {
             kind: "attempt",
@@ -125,6 +162,17 @@ impl<'a> AttemptRecord<'a> {
             class: failure.map(|f| f.kind().id()),
             error: failure.map(ToString::to_string),
             hint: failure.map(|f| f.hint()),
+            dns_server: attempt.dns.as_ref().and_then(|dns| match &dns.answered_by {
+                AnsweredBy::Server { server } => Some(server.to_string()),
+                AnsweredBy::HostsFile { .. } => Some("hosts file".to_owned()),
+                AnsweredBy::Nobody => None,
+            }),
+            dns_servers: match (failure, &attempt.dns) {
+                (Some(AttemptFailure::Resolve(_)), Some(dns)) => {
+                    Some(dns.servers.iter().map(DnsServerRecord::new).collect())
+                }
+                _ => None,
+            },
         }
     }
 }
@@ -195,7 +243,6 @@ pub fn render_summary_json(w: &mut impl Write, display: &str, run: &RunRecord) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::AttemptFailure;
     use crate::tcp::ConnectFailure;
 
     fn attempt(seq: u64, micros: u64, result: Result<(), AttemptFailure>) -> Attempt {
@@ -206,6 +253,7 @@ mod tests {
             local: Some("127.0.0.1:40000".parse().unwrap()),
             connect_time: Duration::from_micros(micros),
             result,
+            dns: None,
         }
     }
 
@@ -241,13 +289,17 @@ mod tests {
     fn text_keeps_the_original_line_shapes() {
         let ok = attempt(1, 412, Ok(()));
         assert_eq!(
-            text(|w| render_attempt_text(w, "db.example:1433", &ok)),
+            text(|w| render_attempt_text(w, "db.example:1433", &ok, None)),
             "Connected to db.example:1433, time taken: 0.412ms\n"
         );
         let refused = attempt(2, 50, Err(ConnectFailure::Refused.into()));
         assert_eq!(
-            text(|w| render_attempt_text(w, "db.example:1433", &refused)),
+            text(|w| render_attempt_text(w, "db.example:1433", &refused, None)),
             "Connection attempt failed: connection refused [refused]: the host answered, but nothing listens on that port (or a firewall rejects it)\n"
+        );
+        assert_eq!(
+            text(|w| render_attempt_text(w, "db.example:1433", &ok, Some("127.0.0.2".parse().unwrap()))),
+            "Connected to db.example:1433, time taken: 0.412ms [new IP 127.0.0.2]\n"
         );
         let mut run = RunRecord::default();
         for a in [&ok, &refused, &attempt(3, 600, Ok(())), &attempt(4, 2_000, Ok(()))] {
@@ -290,6 +342,43 @@ mod tests {
         assert_eq!(v["connect_ms"], 1.5);
         assert_eq!(v["resolve_ms"], serde_json::Value::Null);
         assert_eq!(v["local"], "127.0.0.1:40000");
+        assert_eq!(v["dns_server"], serde_json::Value::Null);
+        assert_eq!(v["dns_servers"], serde_json::Value::Null);
+
+        let timed_out = Attempt {
+            remote: None,
+            local: None,
+            resolve_time: Some(Duration::from_millis(200)),
+            result: Err(AttemptFailure::Resolve(crate::probe::ResolveFailure {
+                name: "x.test".into(),
+                family: crate::dns::Family::Any,
+                timeout: Duration::from_millis(200),
+                source: "command line".into(),
+                error: crate::dns::LookupError::AllServersFailed { name: "x.test".into(), attempts: vec![] },
+            })),
+            dns: Some(crate::probe::DnsTrace {
+                answered_by: AnsweredBy::Nobody,
+                servers: vec![ServerAttempt {
+                    server: "127.0.0.1:5353".parse().unwrap(),
+                    outcome: Outcome::TimedOut { after: Duration::from_millis(200), ignored_replies: 0 },
+                    elapsed: Duration::from_micros(200_400),
+                    queries: vec![],
+                    answer: None,
+                }],
+                elapsed: Duration::from_millis(200),
+            }),
+            ..failed.clone()
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&text(|w| render_attempt_json(w, &target, "x.test:80", &timed_out)))
+                .unwrap();
+        assert_eq!(v["connect_ms"], serde_json::Value::Null);
+        assert_eq!(v["resolve_ms"], 200.0);
+        assert_eq!(
+            v["dns_servers"],
+            serde_json::json!([{"server": "127.0.0.1:5353", "status": "timed_out", "after_ms": 200.0,
+                "ignored_replies": 0, "elapsed_ms": 200.4}])
+        );
 
         let mut run = RunRecord::default();
         run.record(&failed);
