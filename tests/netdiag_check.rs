@@ -9,10 +9,8 @@
 
 mod support;
 
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::dns::Dnsmasq;
@@ -32,10 +30,6 @@ const SECRETS: [&str; 4] = [
     "FAKESASKEYabcdef0123456789",
     "FAKEBROKENKEY999",
 ];
-
-/// Set (to a comma-separated port list) when this test binary is re-run inside a namespace as
-/// the listener; see [`serve_inside_namespace`].
-const SERVE_ENV: &str = "NETDIAG_CHECK_TEST_SERVE_PORTS";
 
 fn records() -> Vec<String> {
     let host = |name: &str, addr: &str| format!("--host-record={name},{addr}");
@@ -76,59 +70,11 @@ fn world() -> World {
         Dnsmasq::start_in(&lab.vnet, VNET_ADDR, &records()),
         Dnsmasq::start_in(&lab.vnet, DNS2_ADDR, &records()),
     ];
-    let listeners = listen_in(&lab.vnet, &OPEN_PORTS);
+    let listeners = lab.vnet.listen(&OPEN_PORTS);
     World { lab, _dns: dns, _listeners: listeners }
 }
 
-fn ns_output(ns: &Netns, cmd: &str) -> String {
-    let out = Command::new("ip").args(["netns", "exec", &ns.name, "sh", "-c", cmd]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Listeners of our own inside `ns`: this test binary re-run there with [`SERVE_ENV`] set.
-fn listen_in(ns: &Netns, ports: &[u16]) -> Child {
-    let exe = std::env::current_exe().unwrap();
-    let list: Vec<String> = ports.iter().map(ToString::to_string).collect();
-    let child = ns
-        .command(exe.to_str().unwrap())
-        .args(["--exact", "serve_inside_namespace", "--ignored", "--nocapture", "--test-threads=1"])
-        .env(SERVE_ENV, list.join(","))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let child = Child(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    for port in ports {
-        while ns_output(ns, &format!("ss -Hltn 'sport = :{port}'")).trim().is_empty() {
-            assert!(Instant::now() < deadline, "listener on port {port} in {} never came up", ns.name);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    child
-}
-
-#[test]
-#[ignore = "helper: runs only when re-executed by listen_in inside a namespace"]
-fn serve_inside_namespace() {
-    let Ok(ports) = std::env::var(SERVE_ENV) else { return };
-    let mut threads = Vec::new();
-    for port in ports.split(',') {
-        let listener = TcpListener::bind(format!("0.0.0.0:{port}")).unwrap();
-        threads.push(std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                std::thread::spawn(move || drain(stream));
-            }
-        }));
-    }
-    for t in threads {
-        let _ = t.join();
-    }
-}
-
-fn drain(mut stream: TcpStream) {
-    let mut buf = [0u8; 512];
-    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-}
+namespace_listener_entry_point!();
 
 /// Runs netdiag in the app namespace with exactly `env` (nothing inherited).
 fn netdiag_in(ns: &Netns, args: &[&str], env: &[(&str, &str)]) -> Run {
@@ -543,7 +489,7 @@ fn tnc_prints_test_netconnection_fields() {
     }
     let w = world();
     w.lab.vnet.iptables("-A INPUT -p tcp --dport 9000 -j DROP");
-    let app_if = ns_output(&w.lab.app, &format!("ip -o addr show to {APP_ADDR} | awk '{{print $2}}'"));
+    let app_if = w.lab.app.output(&format!("ip -o addr show to {APP_ADDR} | awk '{{print $2}}'"));
     let app_if = app_if.trim();
     assert!(!app_if.is_empty());
 

@@ -5,19 +5,12 @@
 
 mod support;
 
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::dns::{Dnsmasq, dnsmasq_records, names::MISSING};
-use support::netns::{APP_ADDR, Child, Lab, Netns, VNET_ADDR};
+use support::netns::{APP_ADDR, Lab, Netns, VNET_ADDR};
 use support::{Run, run};
-
-/// Set (to the address to serve on) when this test binary is re-run inside a namespace as the
-/// listener; see [`serve_inside_namespace`].
-const SERVE_ENV: &str = "TCPPING_TEST_SERVE_ADDR";
 
 fn tcpping_in(ns: &Netns, args: &[&str]) -> Run {
     let mut cmd = ns.command(&support::bin("tcpping"));
@@ -32,47 +25,7 @@ fn records(run: &Run) -> (Vec<Value>, Value) {
     (lines, summary)
 }
 
-fn ns_output(ns: &Netns, cmd: &str) -> String {
-    let out = Command::new("ip").args(["netns", "exec", &ns.name, "sh", "-c", cmd]).output().unwrap();
-    assert!(out.status.success(), "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A listener of our own inside `ns`: this very test binary, re-run there with [`SERVE_ENV`]
-/// set. It accepts, reads until the peer closes, then closes, so the prober is always the
-/// side that closes first.
-fn listen_in(ns: &Netns, port: u16) -> Child {
-    let exe = std::env::current_exe().unwrap();
-    let child = ns
-        .command(exe.to_str().unwrap())
-        .args(["--exact", "serve_inside_namespace", "--ignored", "--nocapture", "--test-threads=1"])
-        .env(SERVE_ENV, format!("0.0.0.0:{port}"))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let child = Child(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while ns_output(ns, &format!("ss -Hltn 'sport = :{port}'")).trim().is_empty() {
-        assert!(Instant::now() < deadline, "listener on port {port} in {} never came up", ns.name);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
-
-#[test]
-#[ignore = "helper: runs only when re-executed by listen_in inside a namespace"]
-fn serve_inside_namespace() {
-    let Ok(addr) = std::env::var(SERVE_ENV) else { return };
-    let listener = TcpListener::bind(&addr).unwrap();
-    for stream in listener.incoming().flatten() {
-        std::thread::spawn(move || drain_then_close(stream));
-    }
-}
-
-fn drain_then_close(mut stream: TcpStream) {
-    let mut buf = [0u8; 512];
-    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-}
+namespace_listener_entry_point!();
 
 #[test]
 fn connects_across_a_veth_pair_from_the_app_address() {
@@ -80,7 +33,7 @@ fn connects_across_a_veth_pair_from_the_app_address() {
         return;
     }
     let lab = Lab::new();
-    let _server = listen_in(&lab.vnet, 8080);
+    let _server = lab.vnet.listen(&[8080]);
     let target = format!("{VNET_ADDR}:8080");
     let run = tcpping_in(&lab.app, &[&target, "-n", "2", "-i", "0", "--json"]);
     run.expect_code(0);
@@ -117,7 +70,7 @@ fn reject_with_tcp_reset_is_refused() {
         return;
     }
     let lab = Lab::new();
-    let _server = listen_in(&lab.vnet, 9001);
+    let _server = lab.vnet.listen(&[9001]);
     // The firewall answers for the listener: the probe must see what a closed port looks like.
     lab.vnet.iptables("-A INPUT -p tcp --dport 9001 -j REJECT --reject-with tcp-reset");
     let run = tcpping_in(&lab.app, &[&format!("{VNET_ADDR}:9001"), "-n", "1", "--json"]);
@@ -160,8 +113,8 @@ fn interface_binding() {
         return;
     }
     let lab = Lab::new();
-    let _server = listen_in(&lab.vnet, 9003);
-    let veth = ns_output(&lab.app, "ip -o link show type veth | cut -d: -f2 | cut -d@ -f1");
+    let _server = lab.vnet.listen(&[9003]);
+    let veth = lab.app.output("ip -o link show type veth | cut -d: -f2 | cut -d@ -f1");
     let veth = veth.trim();
     assert!(!veth.is_empty(), "no veth in the app namespace");
     let target = format!("{VNET_ADDR}:9003");
@@ -179,7 +132,7 @@ fn max_loss_with_partial_loss() {
         return;
     }
     let lab = Lab::new();
-    let _server = listen_in(&lab.vnet, 9004);
+    let _server = lab.vnet.listen(&[9004]);
     // Every second SYN is refused: two of four attempts fail, deterministically.
     lab.vnet.iptables(
         "-A INPUT -p tcp --syn --dport 9004 -m statistic --mode nth --every 2 --packet 0 -j REJECT --reject-with tcp-reset",
@@ -201,9 +154,9 @@ fn reset_close_leaves_no_time_wait_and_graceful_does() {
         return;
     }
     let lab = Lab::new();
-    let _server = listen_in(&lab.vnet, 9005);
+    let _server = lab.vnet.listen(&[9005]);
     let target = format!("{VNET_ADDR}:9005");
-    let time_wait = |ns: &Netns| ns_output(ns, "ss -Htan state time-wait").lines().count();
+    let time_wait = |ns: &Netns| ns.output("ss -Htan state time-wait").lines().count();
 
     tcpping_in(&lab.app, &[&target, "-n", "3", "-i", "0"]).expect_code(0);
     std::thread::sleep(Duration::from_millis(200));
@@ -244,7 +197,7 @@ fn name_resolves_through_the_resolv_conf_the_app_sees() {
     let mut zone = dnsmasq_records();
     zone.push(format!("--host-record={SERVICE},{VNET_ADDR}"));
     let _dns = Dnsmasq::start_in(&lab.vnet, VNET_ADDR, &zone);
-    let _server = listen_in(&lab.vnet, 8080);
+    let _server = lab.vnet.listen(&[8080]);
     let tcpping_clean = |args: &[&str]| {
         let mut cmd = lab.app.command(&support::bin("tcpping"));
         cmd.env_clear().args(args);

@@ -39,12 +39,14 @@ pub fn bad_input(tool: &str, message: impl std::fmt::Display) -> u8 {
     USAGE
 }
 
-/// Diagnostics go to stderr so they never mix with a report on stdout. Without `-v`, `RUST_LOG`
-/// decides; otherwise warnings only.
+/// Diagnostics go to stderr so they never mix with a report on stdout: `-v` debug, `-vv`
+/// trace, else whatever `RUST_LOG` asks. With neither, no subscriber is installed at all, which
+/// keeps a one-probe run's start-up as short as nc's.
 pub fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let filter = match verbose {
-        0 => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        0 if std::env::var_os("RUST_LOG").is_none() => return,
+        0 => EnvFilter::from_default_env(),
         1 => EnvFilter::new("debug"),
         _ => EnvFilter::new("trace"),
     };

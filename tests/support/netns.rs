@@ -3,10 +3,55 @@
 //! Names are unique per process and per call so tests can run in parallel. Addresses used in
 //! labs are assigned here, inside namespaces the test made; nothing reaches the host's network.
 
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
+
+/// Set, to a comma-separated port list, when a test binary is re-run inside a namespace as the
+/// listener of [`Netns::listen`].
+pub const SERVE_ENV: &str = "NETDIAG_TEST_SERVE_PORTS";
+
+/// The body of the listener process: serves the ports in [`SERVE_ENV`] until killed; returns
+/// at once when the variable is unset (a plain `cargo test -- --ignored`).
+pub fn serve_if_asked() {
+    let Ok(ports) = std::env::var(SERVE_ENV) else { return };
+    let listeners: Vec<std::thread::JoinHandle<()>> = ports
+        .split(',')
+        .map(|port| {
+            let listener = TcpListener::bind(format!("0.0.0.0:{port}")).expect("bind in namespace");
+            std::thread::spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    std::thread::spawn(move || drain_then_close(stream));
+                }
+            })
+        })
+        .collect();
+    for listener in listeners {
+        let _ = listener.join();
+    }
+}
+
+fn drain_then_close(mut stream: TcpStream) {
+    let mut buf = [0u8; 512];
+    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+}
+
+/// Defines the ignored test that [`Netns::listen`] re-runs inside a namespace. Invoke it once
+/// in every test file that calls `listen`.
+#[macro_export]
+macro_rules! namespace_listener_entry_point {
+    () => {
+        #[test]
+        #[ignore = "helper: runs only when re-executed by Netns::listen inside a namespace"]
+        fn serve_inside_namespace() {
+            support::netns::serve_if_asked();
+        }
+    };
+}
 
 /// Why namespace tests cannot run here, if they cannot.
 pub fn missing_prerequisite() -> Option<String> {
@@ -87,6 +132,38 @@ impl Netns {
         let dir = format!("/etc/netns/{}", self.name);
         std::fs::create_dir_all(&dir).expect("create /etc/netns dir");
         std::fs::write(format!("{dir}/resolv.conf"), contents).expect("write resolv.conf");
+    }
+
+    /// Runs a shell command inside the namespace and returns its stdout.
+    pub fn output(&self, cmd: &str) -> String {
+        let out = self.command("sh").args(["-c", cmd]).output().expect("run sh in namespace");
+        assert!(out.status.success(), "{cmd} in {}: {}", self.name, String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// TCP listeners of our own on every address of the namespace, one per port, until the
+    /// returned guard drops. They accept, read until the peer closes, then close, so the
+    /// prober is always the side that closes first. The listener is the calling test binary
+    /// re-run inside the namespace; the binary must contain [`namespace_listener_entry_point!`].
+    pub fn listen(&self, ports: &[u16]) -> Child {
+        let exe = std::env::current_exe().expect("current test binary");
+        let list: Vec<String> = ports.iter().map(ToString::to_string).collect();
+        let child = self
+            .command(exe.to_str().expect("UTF-8 path"))
+            .args(["--exact", "serve_inside_namespace", "--ignored", "--nocapture", "--test-threads=1"])
+            .env(SERVE_ENV, list.join(","))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn the namespace listener");
+        let child = Child(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for port in ports {
+            while self.output(&format!("ss -Hltn 'sport = :{port}'")).trim().is_empty() {
+                assert!(Instant::now() < deadline, "listener on port {port} in {} never came up", self.name);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        child
     }
 
     /// Spawns a long-running process inside the namespace, killed on drop of the guard.

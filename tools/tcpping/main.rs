@@ -7,6 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
+#[path = "../cli.rs"]
+mod cli;
+
 use clap::Parser;
 use netdiag_common::dns::{Family, servers};
 use netdiag_common::probe::{self, Attempt, Resolver, RunRecord};
@@ -218,62 +221,21 @@ fn check_interface(name: &str) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli: Cli = match cli::parse("tcpping") {
         Ok(cli) => cli,
-        Err(err) => return usage_error(&err),
+        Err(code) => return code,
     };
-    init_logging(cli.verbose);
+    cli::init_tracing(cli.verbose);
     let plan = match Plan::from_cli(cli) {
         Ok(plan) => plan,
-        Err(message) => {
-            eprintln!("tcpping: {message}");
-            return ExitCode::from(2);
-        }
+        Err(message) => return ExitCode::from(cli::bad_input("tcpping", message)),
     };
-    // One thread is all a sequential probe needs, and it starts faster than a thread pool.
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match cli::runtime("tcpping") {
         Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("tcpping: cannot start the async runtime: {err}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
-    match runtime.block_on(run(&plan)) {
-        Ok(passed) => ExitCode::from(if passed { 0 } else { 1 }),
-        // The reader went away (`tcpping -t | head -1`): nothing left to say to anyone.
-        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("tcpping: cannot write output: {err}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-/// clap's errors span several lines; print one that names the bad value, and exit 2.
-fn usage_error(err: &clap::Error) -> ExitCode {
-    use clap::error::ErrorKind;
-    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-        print!("{}", err.render());
-        return ExitCode::SUCCESS;
-    }
-    let rendered = err.render().to_string();
-    let message: Vec<&str> = rendered.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
-    let message = message.join(" ");
-    eprintln!("tcpping: {} (see --help)", message.strip_prefix("error: ").unwrap_or(&message));
-    ExitCode::from(2)
-}
-
-fn init_logging(verbose: u8) {
-    let from_env = std::env::var_os("RUST_LOG").is_some();
-    if verbose == 0 && !from_env {
-        return;
-    }
-    let filter = if from_env {
-        tracing_subscriber::EnvFilter::from_default_env()
-    } else {
-        tracing_subscriber::EnvFilter::new(if verbose == 1 { "debug" } else { "trace" })
-    };
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).init();
+    let passed = runtime.block_on(run(&plan));
+    cli::finish("tcpping", passed.map(|passed| if passed { 0 } else { 1 }))
 }
 
 /// Runs the attempts, printing as it goes; true when the run passes the exit-code rules.
