@@ -21,7 +21,15 @@ use netdiag_common::report::nameresolver as report;
 /// WEBSITE_DNS_ALT_SERVER; else /etc/resolv.conf (the system's servers on Windows). Without an
 /// explicit server the hosts file answers first, as the operating system does.
 #[derive(Parser, Debug)]
-#[command(name = "nameresolver", version)]
+#[command(
+    name = "nameresolver",
+    version,
+    after_help = "Examples:\n  \
+        nameresolver mystorage.blob.core.windows.net            # the app's own servers\n  \
+        nameresolver mystorage.blob.core.windows.net 10.0.0.4   # one server\n  \
+        nameresolver contoso.com --type MX --all-servers --json\n\n\
+        Exit codes: 0 resolved, 1 not resolved (NXDOMAIN, no data, every server failed), 2 bad usage."
+)]
 struct Cli {
     /// Name to resolve, or an IP address for a reverse (PTR) lookup.
     hostname: String,

@@ -36,11 +36,20 @@ struct Cli {
 enum Command {
     /// Check host[:port] targets: DNS through the app's servers, address classes, route and
     /// source address, TCP connect, and a verdict with the checklist's next steps.
+    #[command(after_help = "Examples:\n  \
+        netdiag check mydb.database.windows.net:1433 myvault.vault.azure.net\n  \
+        netdiag check 10.0.1.4:5432 --timeout 5s --json\n\n\
+        A TCP timeout means something drops the packets (firewall, NSG); refused means the host \
+        answered and nothing listens. Exit codes: 0 nothing failed, 1 a failure was found, 2 bad usage.")]
     Check(CheckArgs),
     /// What the app sees: App Service settings, connection strings (redacted), interfaces and
     /// default routes. Sends no traffic.
     Env(EnvArgs),
     /// Test-NetConnection, anywhere: resolve, pick the route, connect, print the familiar fields.
+    #[command(after_help = "Examples:\n  \
+        netdiag tnc myvm.contoso.internal --common-tcp-port rdp\n  \
+        netdiag tnc 10.0.1.4 -p 443 --information-level detailed\n  \
+        netdiag tnc myapp.azurewebsites.net -p 443 --information-level quiet   # True or False")]
     Tnc(TncArgs),
     /// Check every host:port the app's own connection strings name (storage, Service Bus, SQL, ...).
     Deps(DepsArgs),
@@ -65,15 +74,12 @@ struct EnvArgs {
     output: JsonArg,
 }
 
+/// What every probing subcommand (check, tnc, deps) takes.
 #[derive(Args)]
-struct TcpTimeoutArg {
+struct ProbeArgs {
     /// TCP connect timeout per address (Windows gives up after 21 s).
     #[arg(short = 'w', long, default_value = "21s", value_parser = parse_duration, value_name = "DURATION")]
     timeout: Duration,
-}
-
-#[derive(Args)]
-struct DnsArgs {
     /// Timeout per DNS server [default: WEBSITE_DNS_TIMEOUT, else 3s, as the platform].
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     dns_timeout: Option<Duration>,
@@ -81,6 +87,8 @@ struct DnsArgs {
     /// file is then skipped.
     #[arg(long = "dns-server", value_name = "IP[:PORT]")]
     dns_servers: Vec<String>,
+    #[command(flatten)]
+    output: JsonArg,
 }
 
 #[derive(Args)]
@@ -93,11 +101,7 @@ struct CheckArgs {
     #[arg(short, long, default_value = "443")]
     port: Port,
     #[command(flatten)]
-    tcp: TcpTimeoutArg,
-    #[command(flatten)]
-    dns: DnsArgs,
-    #[command(flatten)]
-    output: JsonArg,
+    probe: ProbeArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -140,21 +144,13 @@ struct TncArgs {
     #[arg(long, value_enum, ignore_case = true)]
     information_level: Option<InformationLevel>,
     #[command(flatten)]
-    tcp: TcpTimeoutArg,
-    #[command(flatten)]
-    dns: DnsArgs,
-    #[command(flatten)]
-    output: JsonArg,
+    probe: ProbeArgs,
 }
 
 #[derive(Args)]
 struct DepsArgs {
     #[command(flatten)]
-    tcp: TcpTimeoutArg,
-    #[command(flatten)]
-    dns: DnsArgs,
-    #[command(flatten)]
-    output: JsonArg,
+    probe: ProbeArgs,
 }
 
 #[derive(Args)]
@@ -249,7 +245,7 @@ fn env_var(name: &str) -> Option<String> {
 /// The DNS servers to ask: `--dns-server` in order, else the app's own (`WEBSITE_DNS_SERVER`,
 /// `WEBSITE_DNS_ALT_SERVER`, resolv.conf). A broken setting is bad input; a missing
 /// resolv.conf only leaves IP literals checkable, so it is a warning.
-fn server_list(command: &str, dns_args: &DnsArgs) -> Result<ServerList, u8> {
+fn server_list(command: &str, dns_args: &ProbeArgs) -> Result<ServerList, u8> {
     let found = servers::servers_for_tool(&dns_args.dns_servers, &env_var, &servers::default_resolv_conf())
         .map_err(|e| usage(command, e))?;
     for warning in &found.warnings {
@@ -258,12 +254,8 @@ fn server_list(command: &str, dns_args: &DnsArgs) -> Result<ServerList, u8> {
     Ok(found.list)
 }
 
-fn check_options(tcp: &TcpTimeoutArg, dns_args: &DnsArgs) -> CheckOptions {
-    CheckOptions {
-        connect_timeout: tcp.timeout,
-        dns_timeout: dns_args.dns_timeout,
-        ..CheckOptions::default()
-    }
+fn check_options(probe: &ProbeArgs) -> CheckOptions {
+    CheckOptions { connect_timeout: probe.timeout, dns_timeout: probe.dns_timeout, ..CheckOptions::default() }
 }
 
 fn runtime() -> io::Result<tokio::runtime::Runtime> {
@@ -278,16 +270,16 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
             Err(e) => return Ok(usage("check", format_args!("bad target '{text}': {e}"))),
         }
     }
-    let servers = match server_list("check", &args.dns) {
+    let servers = match server_list("check", &args.probe) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
     let settings = AppSettings::from_process();
-    let opts = check_options(&args.tcp, &args.dns);
+    let opts = check_options(&args.probe);
     let start = Instant::now();
     let reports = runtime()?.block_on(check::check_targets(&targets, &opts, &settings, &servers));
     let elapsed = start.elapsed();
-    if args.output.json {
+    if args.probe.output.json {
         report::write_check_json(out, &reports, elapsed)?;
     } else {
         report::write_check_text(out, &reports, elapsed, use_color())?;
@@ -308,12 +300,12 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
         Ok(t) => t,
         Err(e) => return Ok(usage("tnc", format_args!("bad host '{}': {e}", args.host))),
     };
-    let servers = match server_list("tnc", &args.dns) {
+    let servers = match server_list("tnc", &args.probe) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
     let settings = AppSettings::from_process();
-    let opts = check_options(&args.tcp, &args.dns);
+    let opts = check_options(&args.probe);
     let report = runtime()?.block_on(check::check_target(&target, &opts, &settings, &servers));
     let view = report::TncView::from_report(&report);
     let level = match args.information_level {
@@ -321,7 +313,7 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
         Some(InformationLevel::Quiet) => report::TncLevel::Quiet,
         Some(InformationLevel::Detailed) => report::TncLevel::Detailed,
     };
-    if args.output.json {
+    if args.probe.output.json {
         report::write_tnc_json(out, &view)?;
     } else {
         if level == report::TncLevel::Quiet {
@@ -336,16 +328,16 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
 }
 
 fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
-    let servers = match server_list("deps", &args.dns) {
+    let servers = match server_list("deps", &args.probe) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
     let settings = AppSettings::from_process();
-    let opts = check_options(&args.tcp, &args.dns);
+    let opts = check_options(&args.probe);
     let start = Instant::now();
     let found = runtime()?.block_on(check::check_dependencies(&opts, &settings, &servers));
     let elapsed = start.elapsed();
-    if args.output.json {
+    if args.probe.output.json {
         report::write_deps_json(out, &found, elapsed)?;
     } else {
         report::write_deps_text(out, &found, elapsed, use_color())?;

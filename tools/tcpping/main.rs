@@ -23,7 +23,17 @@ const DEFAULT_COUNT: u64 = 4;
 
 /// TCP connect probe: does anything listen at host:port, and how long does connecting take?
 #[derive(Debug, Parser)]
-#[command(name = "tcpping", version)]
+#[command(
+    name = "tcpping",
+    version,
+    after_help = "Examples:\n  \
+        tcpping mydb.database.windows.net:1433\n  \
+        tcpping 10.0.1.4 443 -n 10 -i 200ms\n  \
+        tcpping myapp.azurewebsites.net:443 -t --json      # until Ctrl-C, NDJSON\n  \
+        tcpping 10.0.1.4:443 -n 20 --max-loss 5 -q         # for scripts\n\n\
+        Exit codes: 0 at least one attempt connected (and loss within --max-loss), \
+        1 none connected or loss above --max-loss, 2 bad usage or input."
+)]
 struct Cli {
     /// host[:port], [IPv6]:port, or a bare IPv6 address (the port then comes separately).
     target: String,
