@@ -135,6 +135,8 @@ fn tcp_outcomes_each_give_their_finding() {
     assert!(a["route"]["gateway"].is_null(), "on-link: {a}");
     assert_eq!(a["tcp"]["connected"], true);
     assert!(a["tcp"]["local"].as_str().unwrap().starts_with(&format!("{APP_ADDR}:")), "{a}");
+    let (connect, kernel) = (a["tcp"]["elapsed_ms"].as_f64().unwrap(), a["tcp"]["kernel_rtt_ms"].as_f64());
+    assert!(kernel.is_some_and(|k| k > 0.0 && k <= connect + 0.001), "kernel RTT within our timing: {a}");
     assert_eq!(t["environment"]["dns_servers_source"]["kind"], "website_dns_server");
     assert_eq!(t["environment"]["dns_timeout_ms"], 3000.0);
     assert_eq!(t["environment"]["tcp_timeout_ms"], 21000.0);

@@ -141,6 +141,12 @@ fn json_records_field_by_field() {
         assert!(rec["resolve_ms"].is_null(), "an address literal is never resolved: {rec}");
         let connect = rec["connect_ms"].as_f64().expect("connect_ms");
         assert!(connect > 0.0 && connect < 1000.0, "{rec}");
+        // The kernel's handshake RTT lies inside the interval we timed, so it can never be
+        // longer than our own figure (both are rounded to the microsecond).
+        if cfg!(target_os = "linux") {
+            let kernel = rec["kernel_rtt_ms"].as_f64().expect("kernel_rtt_ms on Linux");
+            assert!(kernel > 0.0 && kernel <= connect + 0.001, "{rec}");
+        }
         for absent in ["class", "error", "hint"] {
             assert!(rec[absent].is_null(), "{absent} on success: {rec}");
         }
@@ -182,6 +188,7 @@ fn refused_port_is_classified_and_exits_1() {
     let rec = &attempts(&run)[0];
     assert_eq!(rec["success"], false);
     assert_eq!(rec["class"], "refused");
+    assert!(rec["kernel_rtt_ms"].is_null(), "no handshake, no RTT: {rec}");
     assert_eq!(rec["error"], "connection refused");
     assert!(rec["hint"].as_str().unwrap().contains("nothing listens"), "{rec}");
     assert_eq!(summary(&run)["failures_by_class"]["refused"], 1);

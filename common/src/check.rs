@@ -60,6 +60,13 @@ fn ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
 }
 
+fn optional_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ms(d, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// What the app's settings and DNS configuration were while checking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EnvironmentStage {
@@ -129,6 +136,9 @@ pub struct TcpStage {
     pub local: Option<SocketAddr>,
     #[serde(serialize_with = "ms", rename = "elapsed_ms")]
     pub elapsed: Duration,
+    /// The kernel's RTT estimate after a successful handshake (Linux only).
+    #[serde(serialize_with = "optional_ms", rename = "kernel_rtt_ms")]
+    pub kernel_rtt: Option<Duration>,
 }
 
 /// Everything measured for one address.
@@ -299,6 +309,7 @@ fn tcp_stage(outcome: &tcp::ConnectOutcome) -> TcpStage {
         hint: failure.map(ConnectFailure::hint),
         local: outcome.local,
         elapsed: outcome.elapsed,
+        kernel_rtt: outcome.kernel_rtt,
     }
 }
 

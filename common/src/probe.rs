@@ -192,6 +192,9 @@ pub struct Attempt {
     pub local: Option<SocketAddr>,
     /// Time of the connect alone, success or failure; zero when no connect was tried.
     pub connect_time: Duration,
+    /// The kernel's RTT estimate after a successful handshake (Linux), see
+    /// [`tcp::ConnectOutcome::kernel_rtt`].
+    pub kernel_rtt: Option<Duration>,
     pub result: Result<(), AttemptFailure>,
     /// What DNS did; `None` for an address literal.
     pub dns: Option<DnsTrace>,
@@ -226,6 +229,7 @@ pub async fn attempt(
                         remote: None,
                         local: None,
                         connect_time: Duration::ZERO,
+                        kernel_rtt: None,
                         result: Err(failure.into()),
                         dns: Some(trace),
                     };
@@ -240,6 +244,7 @@ pub async fn attempt(
         remote: Some(outcome.remote),
         local: outcome.local,
         connect_time: outcome.elapsed,
+        kernel_rtt: outcome.kernel_rtt,
         result: outcome.result.map_err(AttemptFailure::from),
         dns,
     }
@@ -414,6 +419,7 @@ mod tests {
             remote: Some(remote.parse().unwrap()),
             local: None,
             connect_time: Duration::from_millis(2),
+            kernel_rtt: None,
             result: Ok(()),
             dns: by_name.then(|| DnsTrace {
                 answered_by: AnsweredBy::Nobody,

@@ -51,6 +51,10 @@ pub struct ConnectOutcome {
     pub local: Option<SocketAddr>,
     pub elapsed: Duration,
     pub result: Result<(), ConnectFailure>,
+    /// The kernel's own round-trip estimate once the handshake completed (Linux `TCP_INFO`
+    /// `tcpi_rtt`, seeded by the SYN to SYN/ACK sample): an independent cross-check of
+    /// `elapsed`, which also holds our own scheduling delay. `None` elsewhere or on failure.
+    pub kernel_rtt: Option<Duration>,
 }
 
 /// The failure classes every tool shares. A stable snake_case id ([`FailureClass::id`]) is
@@ -227,7 +231,13 @@ impl ConnectFailure {
 
 /// Connects once to `remote` and closes the connection again as `opts.close` says.
 pub async fn connect(remote: SocketAddr, opts: &ConnectOptions) -> ConnectOutcome {
-    let failed = |local, elapsed, failure| ConnectOutcome { remote, local, elapsed, result: Err(failure) };
+    let failed = |local, elapsed, failure| ConnectOutcome {
+        remote,
+        local,
+        elapsed,
+        result: Err(failure),
+        kernel_rtt: None,
+    };
     let socket = match prepare_socket(remote, opts) {
         Ok(socket) => socket,
         Err((operation, err)) => {
@@ -272,11 +282,47 @@ pub async fn connect(remote: SocketAddr, opts: &ConnectOptions) -> ConnectOutcom
             Ok(Some(err)) | Err(err) => Err(ConnectFailure::from_io("connect", &err, elapsed)),
         },
     };
-    tracing::debug!(%remote, ?local, ?elapsed, ?result, "connect attempt");
+    let kernel_rtt = if result.is_ok() { kernel_rtt(&stream) } else { None };
+    tracing::debug!(%remote, ?local, ?elapsed, ?kernel_rtt, ?result, "connect attempt");
     // Dropping the stream closes it; with SO_LINGER 0 (set before connect) that close is an
     // RST, and a still-pending handshake is simply abandoned.
     drop(stream);
-    ConnectOutcome { remote, local, elapsed, result }
+    ConnectOutcome { remote, local, elapsed, result, kernel_rtt }
+}
+
+#[cfg(target_os = "linux")]
+fn kernel_rtt(stream: &tokio::net::TcpStream) -> Option<Duration> {
+    use std::os::fd::AsRawFd;
+    tcp_info::rtt(stream.as_raw_fd())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn kernel_rtt(_stream: &tokio::net::TcpStream) -> Option<Duration> {
+    None
+}
+
+/// The one piece of `unsafe` in the project: neither socket2 nor std exposes `TCP_INFO`, and
+/// the crates that do generate bindings at build time. Kept to a single getsockopt call on a
+/// plain-old-data struct the kernel fills and truncates to the length we pass.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+mod tcp_info {
+    use std::os::fd::RawFd;
+    use std::time::Duration;
+
+    pub(super) fn rtt(fd: RawFd) -> Option<Duration> {
+        // SAFETY: `tcp_info` is a C struct of integers, for which all-zero bytes are valid.
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        // SAFETY: `fd` is an open socket owned by the caller for the duration of the call; the
+        // pointer and length describe `info`, which outlives the call, and the kernel writes at
+        // most `len` bytes.
+        let rc = unsafe {
+            libc::getsockopt(fd, libc::SOL_TCP, libc::TCP_INFO, (&raw mut info).cast(), &raw mut len)
+        };
+        // tcpi_rtt is in microseconds; zero means the kernel has no sample yet.
+        (rc == 0 && info.tcpi_rtt > 0).then(|| Duration::from_micros(u64::from(info.tcpi_rtt)))
+    }
 }
 
 fn local_addr(socket: &Socket) -> Option<SocketAddr> {

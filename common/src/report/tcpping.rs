@@ -113,6 +113,8 @@ pub struct AttemptRecord<'a> {
     pub local: Option<String>,
     pub resolve_ms: Option<f64>,
     pub connect_ms: Option<f64>,
+    /// The kernel's own RTT estimate for the handshake (Linux, successful attempts only).
+    pub kernel_rtt_ms: Option<f64>,
     pub class: Option<&'static str>,
     pub error: Option<String>,
     pub hint: Option<&'static str>,
@@ -159,6 +161,7 @@ impl<'a> AttemptRecord<'a> {
             resolve_ms: attempt.resolve_time.map(ms),
             // No connect happens when the name did not resolve.
             connect_ms: attempt.remote.map(|_| ms(attempt.connect_time)),
+            kernel_rtt_ms: attempt.kernel_rtt.map(ms),
             class: failure.map(|f| f.kind().id()),
             error: failure.map(ToString::to_string),
             hint: failure.map(|f| f.hint()),
@@ -252,6 +255,7 @@ mod tests {
             remote: Some("127.0.0.1:80".parse().unwrap()),
             local: Some("127.0.0.1:40000".parse().unwrap()),
             connect_time: Duration::from_micros(micros),
+            kernel_rtt: None,
             result,
             dns: None,
         }
