@@ -107,18 +107,24 @@ for line in open(sys.argv[2]):
     ts, sport, dport, flags = float(m[1]), int(m[3]), int(m[5]), m[6]
     if flags == "S": syn.setdefault(sport, ts)
     elif flags == "S.": synack.setdefault(dport, ts)
-excess, wire = [], []
+excess, wire, kernel = [], [], []
 for rec in map(json.loads, open(sys.argv[1])):
     if rec["type"] != "attempt" or not rec["success"]: continue
     port = int(rec["local"].rsplit(":", 1)[1])
     if port in syn and port in synack:
         w = (synack[port] - syn[port]) * 1e6
         wire.append(w); excess.append(rec["connect_ms"] * 1000 - w)
-excess.sort()
-q = lambda p: excess[max(0, int(len(excess) * p) - 1)]
+        if rec.get("kernel_rtt_ms") is not None:
+            kernel.append(rec["kernel_rtt_ms"] * 1000 - w)
+def spread(values):
+    values = sorted(values)
+    q = lambda p: values[max(0, int(len(values) * p) - 1)]
+    return (f"min {values[0]:.1f}, median {statistics.median(values):.1f}, "
+            f"p95 {q(0.95):.1f}, max {values[-1]:.1f} us")
 print(f"  {sys.argv[3]}: matched {len(excess)} probes; wire SYN->SYN/ACK median {statistics.median(wire):.1f} us; "
-      f"excess (reported - wire): min {excess[0]:.1f}, median {statistics.median(excess):.1f}, "
-      f"p95 {q(0.95):.1f}, max {excess[-1]:.1f} us")
+      f"excess (reported - wire): {spread(excess)}")
+if kernel:
+    print(f"  {sys.argv[3]} kernel_rtt_ms - wire: {spread(kernel)}")
 EOF
 }
 measure tcpping "$TCPPING" -n "$PROBES" -i 5ms --json 10.78.0.2:9100
