@@ -4,7 +4,10 @@
 
 mod support;
 
+use std::io::Write;
 use std::net::{TcpListener, UdpSocket};
+use std::process::Stdio;
+use std::time::Duration;
 
 use support::{Run, run, tool};
 
@@ -28,6 +31,12 @@ fn bad_input_is_one_clear_line_and_exit_2() {
         (&["check", "127.0.0.1:0"], &[], "invalid port '0'"),
         (&["check", "127.0.0.1:99999"], &[], "invalid port '99999'"),
         (&["check", "[::1"], &[], "bad target '[::1'"),
+        (&["check", "127.0.0.1", "--parallel", "0"], &[], "'0'"),
+        (
+            &["check", "-f", "/nonexistent/netdiag-targets"],
+            &[],
+            "cannot read targets file /nonexistent/netdiag-targets",
+        ),
         (&["check", "127.0.0.1", "-p", "0"], &[], "invalid port"),
         (&["check", "127.0.0.1:9", "-w", "abc"], &[], "'abc'"),
         (&["check", "127.0.0.1:9", "-w", "0s"], &[], "greater than zero"),
@@ -140,4 +149,104 @@ fn closed_stdout_pipe_exits_quietly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
+/// A file of targets, removed when the test ends.
+struct TargetsFile(std::path::PathBuf);
+
+impl TargetsFile {
+    fn new(tag: &str, contents: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("netdiag-targets-{tag}-{}", std::process::id()));
+        std::fs::write(&path, contents).unwrap();
+        Self(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TargetsFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn target_names(run: &Run) -> Vec<String> {
+    run.json()["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn targets_come_from_a_file_in_order_after_the_arguments() {
+    let open_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = open_listener.local_addr().unwrap().to_string();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let file = TargetsFile::new("order", &format!("# the app's dependencies\n{closed}\n\n  {open}  # API\n"));
+    let r = netdiag(&["check", "--json", "-w", "2s", &open, "-f", file.path()], &[]);
+    r.expect_code(1);
+    assert_eq!(target_names(&r), [open.clone(), closed.clone(), open.clone()], "{r}");
+    let failed: Vec<bool> =
+        r.json()["targets"].as_array().unwrap().iter().map(|t| t["failed"].as_bool().unwrap()).collect();
+    assert_eq!(failed, [false, true, false], "{r}");
+
+    // `-` reads the list from standard input.
+    let mut cmd = tool("netdiag");
+    cmd.env_clear().env("NO_COLOR", "1").args(["check", "--json", "-f", "-"]).stdin(Stdio::piped());
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(format!("{closed}\n").as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["targets"][0]["target"], closed.as_str());
+    assert_eq!(doc["targets"][0]["addresses"][0]["tcp"]["class"], "refused");
+}
+
+#[test]
+fn a_bad_line_in_the_targets_file_is_named() {
+    let file = TargetsFile::new("bad", "127.0.0.1:1\n# fine so far\n127.0.0.1:70000\n");
+    let r = netdiag(&["check", "-f", file.path()], &[]);
+    r.expect_code(2);
+    assert_eq!(r.stderr().lines().count(), 1, "{r}");
+    assert!(r.stderr().contains("line 3: bad target '127.0.0.1:70000': invalid port '70000'"), "{r}");
+    assert!(r.stdout().is_empty(), "{r}");
+
+    let empty = TargetsFile::new("empty", "# nothing yet\n");
+    let r = netdiag(&["check", "-f", empty.path()], &[]);
+    r.expect_code(2);
+    assert!(r.stderr().contains("no targets"), "{r}");
+}
+
+#[test]
+fn parallel_limits_how_many_targets_wait_at_once() {
+    // Three targets that each time out after 300 ms: side by side they take about 300 ms,
+    // one at a time at least 900 ms.
+    let (listener, _held) = support::black_hole();
+    let hole = listener.local_addr().unwrap().to_string();
+    let args = |parallel: &'static str| {
+        let mut args = vec!["check", "--json", "-w", "300ms", &hole, &hole, &hole];
+        args.extend(["--parallel", parallel]);
+        args.into_iter().map(str::to_owned).collect::<Vec<String>>()
+    };
+    let run_with = |parallel| {
+        let owned = args(parallel);
+        let borrowed: Vec<&str> = owned.iter().map(String::as_str).collect();
+        netdiag(&borrowed, &[])
+    };
+    let serial = run_with("1");
+    serial.expect_code(1);
+    assert!(serial.elapsed >= Duration::from_millis(900), "{serial}");
+    let side_by_side = run_with("3");
+    side_by_side.expect_code(1);
+    assert!(side_by_side.elapsed < Duration::from_millis(850), "{side_by_side}");
+    for run in [&serial, &side_by_side] {
+        for t in run.json()["targets"].as_array().unwrap() {
+            assert_eq!(t["addresses"][0]["tcp"]["class"], "timed_out", "{run}");
+        }
+    }
 }

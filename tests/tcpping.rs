@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -23,36 +23,6 @@ fn tcpping(args: &[&str]) -> Run {
 /// A port on which nothing listens: bind, read the port, close.
 fn closed_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A listener whose accept queue is full, so the kernel drops further SYNs: the loopback
-/// stand-in for a firewall that drops packets. Returns the listener and the held connections.
-fn black_hole() -> (TcpListener, Vec<TcpStream>) {
-    let listener = listener_with_backlog(1);
-    let addr = listener.local_addr().unwrap();
-    let mut held = Vec::new();
-    // Never accept: connect until a connect times out, which proves the queue is full.
-    for _ in 0..4096 {
-        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
-            Ok(stream) => held.push(stream),
-            Err(err) => {
-                assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "filling the accept queue: {err}");
-                return (listener, held);
-            }
-        }
-    }
-    panic!("the accept queue of {addr} never filled");
-}
-
-/// std's TcpListener asks for a long backlog; a short one fills with a couple of connections.
-/// tokio (already a test dependency) can set it, and hands back a plain std listener.
-fn listener_with_backlog(backlog: u32) -> TcpListener {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
-    runtime.block_on(async {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        socket.listen(backlog).unwrap().into_std().unwrap()
-    })
 }
 
 fn attempts(run: &Run) -> Vec<Value> {
@@ -196,7 +166,7 @@ fn refused_port_is_classified_and_exits_1() {
 
 #[test]
 fn full_accept_queue_times_out_after_the_given_timeout() {
-    let (listener, _held) = black_hole();
+    let (listener, _held) = support::black_hole();
     let target = listener.local_addr().unwrap().to_string();
     let run = tcpping(&[&target, "-n", "1", "-w", "300ms", "--json"]);
     run.expect_code(1);
@@ -336,7 +306,7 @@ fn sigint_prints_the_summary_and_exits_by_the_rules() {
     assert!(run.stderr().is_empty(), "{run}");
 
     // Interrupting a run in which nothing connected still exits 1.
-    let (hole, _held) = black_hole();
+    let (hole, _held) = support::black_hole();
     let child = tool("tcpping")
         .args(["-t", &hole.local_addr().unwrap().to_string()])
         .stdout(Stdio::piped())
@@ -372,7 +342,7 @@ fn closed_stdout_pipe_ends_quietly() {
 
 #[test]
 fn waiting_line_on_a_terminal_is_shown_then_erased() {
-    let (hole, _held) = black_hole();
+    let (hole, _held) = support::black_hole();
     let target = hole.local_addr().unwrap().to_string();
     // `script` (util-linux) gives tcpping a pseudo-terminal, so stderr is a terminal.
     let inner = format!("'{}' {target} -n 1 -w 1500ms", support::bin("tcpping"));

@@ -37,7 +37,14 @@ pub struct CheckOptions {
     pub dns_timeout: Option<Duration>,
     /// Consulted before any DNS server unless the servers were named explicitly.
     pub hosts_file: Option<PathBuf>,
+    /// How many targets are checked at the same time; the rest wait for a free slot, so a
+    /// list of thousands neither runs out of file descriptors nor floods a NAT gateway.
+    pub max_parallel: usize,
 }
+
+/// Enough to check a typical app's dependencies all at once, few enough for the default limit
+/// of 1024 open files with two sockets per target.
+pub const DEFAULT_MAX_PARALLEL: usize = 256;
 
 impl Default for CheckOptions {
     fn default() -> Self {
@@ -45,6 +52,7 @@ impl Default for CheckOptions {
             connect_timeout: tcp::WINDOWS_CONNECT_TIMEOUT,
             dns_timeout: None,
             hosts_file: Some(dns::default_hosts_path()),
+            max_parallel: DEFAULT_MAX_PARALLEL,
         }
     }
 }
@@ -409,7 +417,8 @@ pub async fn check_target(
     }
 }
 
-/// Checks every target at once; reports come back in the order given.
+/// Checks the targets concurrently, at most `opts.max_parallel` at a time; reports come back in
+/// the order given.
 pub async fn check_targets(
     targets: &[Target],
     opts: &CheckOptions,
@@ -417,10 +426,14 @@ pub async fn check_targets(
     servers: &ServerList,
 ) -> Vec<TargetReport> {
     let shared = Arc::new((opts.clone(), settings.clone(), servers.clone()));
+    let slots = Arc::new(tokio::sync::Semaphore::new(opts.max_parallel.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for (index, target) in targets.iter().cloned().enumerate() {
         let shared = Arc::clone(&shared);
+        let slots = Arc::clone(&slots);
         tasks.spawn(async move {
+            // The semaphore is never closed, so acquiring can only wait, not fail.
+            let _slot = slots.acquire_owned().await;
             let (opts, settings, servers) = &*shared;
             (index, check_target(&target, opts, settings, servers).await)
         });
@@ -537,6 +550,7 @@ mod tests {
             connect_timeout: Duration::from_secs(2),
             dns_timeout: Some(Duration::from_millis(300)),
             hosts_file: None,
+            max_parallel: DEFAULT_MAX_PARALLEL,
         }
     }
 

@@ -118,6 +118,26 @@ impl fmt::Display for Target {
     }
 }
 
+/// Parses a list of targets, one per line, as `netdiag check --targets-file` reads it: blank
+/// lines and `#` comments are skipped, and each line may carry its own port. The error names
+/// the 1-based line number.
+pub fn parse_target_list(
+    text: &str,
+    default_port: Port,
+) -> Result<Vec<Target>, (usize, String, TargetError)> {
+    let mut targets = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let entry = line.split('#').next().unwrap_or_default().trim();
+        if entry.is_empty() {
+            continue;
+        }
+        let target =
+            Target::parse(entry, None, default_port).map_err(|err| (index + 1, entry.to_owned(), err))?;
+        targets.push(target);
+    }
+    Ok(targets)
+}
+
 /// Splits `target` into host text and the port text embedded in it, if any.
 fn split_host_port(target: &str) -> Result<(&str, Option<&str>), TargetError> {
     if let Some(rest) = target.strip_prefix('[') {
@@ -196,6 +216,18 @@ mod tests {
             assert_eq!(target.display_host, host, "{t}");
             assert_eq!(target.port.get(), port, "{t}");
         }
+    }
+
+    #[test]
+    fn target_lists_skip_comments_and_name_the_bad_line() {
+        let text = "# dependencies\n127.0.0.1:5432\n\n  [::1]:443   # the API\nlocalhost\n";
+        let targets = parse_target_list(text, P80).unwrap();
+        let shown: Vec<String> = targets.iter().map(Target::display).collect();
+        assert_eq!(shown, ["127.0.0.1:5432", "[::1]:443", "localhost:80"]);
+        assert!(parse_target_list("# nothing\n\n", P80).unwrap().is_empty());
+        let (line, entry, err) = parse_target_list("127.0.0.1:1\nhost:0\n", P80).unwrap_err();
+        assert_eq!((line, entry.as_str()), (2, "host:0"));
+        assert!(matches!(err, TargetError::BadPort(_)), "{err}");
     }
 
     #[test]

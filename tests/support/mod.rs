@@ -7,7 +7,9 @@
 pub mod dns;
 pub mod netns;
 
+use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 /// Tests that need root and iptables skip on a developer's unprivileged machine, but must fail
 /// in CI: `tests/ci.sh` sets this variable so a missing prerequisite can never pass silently.
@@ -116,4 +118,34 @@ pub fn tool(name: &str) -> Command {
     }
     cmd.env_remove("RUST_LOG").env("NO_COLOR", "1");
     cmd
+}
+
+/// A listener whose accept queue is full, so the kernel drops further SYNs: the loopback
+/// stand-in for a firewall that drops packets. Returns the listener and the held connections.
+pub fn black_hole() -> (TcpListener, Vec<TcpStream>) {
+    let listener = listener_with_backlog(1);
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    // Never accept: connect until a connect times out, which proves the queue is full.
+    for _ in 0..4096 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(stream) => held.push(stream),
+            Err(err) => {
+                assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "filling the accept queue: {err}");
+                return (listener, held);
+            }
+        }
+    }
+    panic!("the accept queue of {addr} never filled");
+}
+
+/// std's TcpListener asks for a long backlog; a short one fills with a couple of connections.
+/// tokio (already a test dependency) can set it, and hands back a plain std listener.
+pub fn listener_with_backlog(backlog: u32) -> TcpListener {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+    runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        socket.listen(backlog).unwrap().into_std().unwrap()
+    })
 }

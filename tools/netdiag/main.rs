@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 #[path = "../cli.rs"]
 mod cli;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use netdiag_common::check::{self, CheckOptions};
 use netdiag_common::dns::{ServerList, servers};
 use netdiag_common::env::{AppSettings, EnvSnapshot};
 use netdiag_common::report::netdiag as report;
 use netdiag_common::subnet::{PlanOs, SubnetPlan, SubnetSpec};
-use netdiag_common::target::{Port, Target};
+use netdiag_common::target::{self, Port, Target};
 
 #[derive(Parser)]
 #[command(
@@ -94,8 +95,16 @@ struct ProbeArgs {
 #[derive(Args)]
 struct CheckArgs {
     /// Targets as host, host:port, [v6]:port or an IP literal; all are checked at once.
-    #[arg(required = true, value_name = "HOST[:PORT]")]
+    #[arg(required_unless_present = "targets_file", value_name = "HOST[:PORT]")]
     targets: Vec<String>,
+    /// Also read targets from this file, one per line (`#` comments and blank lines are
+    /// skipped); `-` reads standard input.
+    #[arg(short = 'f', long, value_name = "PATH")]
+    targets_file: Option<std::path::PathBuf>,
+    /// How many targets are checked at the same time; the rest wait their turn.
+    #[arg(long, default_value_t = check::DEFAULT_MAX_PARALLEL, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
+    parallel: usize,
     /// Port for targets that do not name one (443: most of an app's dependencies are HTTPS;
     /// tcpping.exe's default was 80).
     #[arg(short, long, default_value = "443")]
@@ -270,12 +279,21 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
             Err(e) => return Ok(usage("check", format_args!("bad target '{text}': {e}"))),
         }
     }
+    if let Some(path) = &args.targets_file {
+        match read_targets_file(path, args.port) {
+            Ok(listed) => targets.extend(listed),
+            Err(message) => return Ok(usage("check", message)),
+        }
+    }
+    if targets.is_empty() {
+        return Ok(usage("check", "no targets: the targets file lists none"));
+    }
     let servers = match server_list("check", &args.probe) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
     let settings = AppSettings::from_process();
-    let opts = check_options(&args.probe);
+    let opts = CheckOptions { max_parallel: args.parallel, ..check_options(&args.probe) };
     let start = Instant::now();
     let reports = runtime()?.block_on(check::check_targets(&targets, &opts, &settings, &servers));
     let elapsed = start.elapsed();
@@ -285,6 +303,20 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
         report::write_check_text(out, &reports, elapsed, use_color())?;
     }
     Ok(if reports.iter().any(|r| r.failed) { FAILED } else { OK })
+}
+
+/// Reads `--targets-file`; the error is one line naming the file and, for a bad entry, the
+/// line number.
+fn read_targets_file(path: &std::path::Path, default_port: Port) -> Result<Vec<Target>, String> {
+    let shown = path.display();
+    let text = if path.as_os_str() == "-" {
+        io::read_to_string(io::stdin())
+            .map_err(|e| format!("cannot read targets from standard input: {e}"))?
+    } else {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read targets file {shown}: {e}"))?
+    };
+    target::parse_target_list(&text, default_port)
+        .map_err(|(line, entry, err)| format!("{shown} line {line}: bad target '{entry}': {err}"))
 }
 
 fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
