@@ -319,6 +319,27 @@ fn sigint_prints_the_summary_and_exits_by_the_rules() {
     let run = Run { cmdline: "tcpping -t <black hole> (SIGINT)".into(), output, elapsed: Duration::ZERO };
     run.expect_code(1);
     assert!(run.stdout().starts_with("Complete: 0/0 successful attempts (0%)."), "{run}");
+    // The attempt that was still waiting is shown, not silently dropped.
+    let last = run.stdout().lines().last().unwrap_or_default().to_owned();
+    assert!(last.starts_with("Interrupted: attempt 1 had waited "), "{run}");
+    assert!(last.ends_with("with no answer yet (not counted)"), "{run}");
+
+    let child = tool("tcpping")
+        .args(["-t", "--json", &hole.local_addr().unwrap().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let run =
+        Run { cmdline: "tcpping -t --json <black hole> (SIGINT)".into(), output, elapsed: Duration::ZERO };
+    run.expect_code(1);
+    let sum = summary(&run);
+    assert_eq!((sum["attempts"].as_u64(), sum["interrupted"].as_bool()), (Some(0), Some(true)), "{run}");
+    let waited = sum["abandoned_after_ms"].as_f64().expect("abandoned_after_ms");
+    assert!((300.0..5000.0).contains(&waited), "{run}");
 }
 
 #[test]

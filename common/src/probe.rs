@@ -259,6 +259,9 @@ pub struct RunRecord {
     pub failures: std::collections::BTreeMap<FailureClass, u64>,
     /// The run was cut short by Ctrl-C.
     pub interrupted: bool,
+    /// How long the attempt in flight when Ctrl-C came had waited. It is not counted: it had
+    /// neither connected nor failed, but a user who stopped a 21 s wait should see it.
+    pub abandoned_after: Option<Duration>,
     /// The address the last resolved name gave, to notice when DNS starts answering otherwise.
     pub last_resolved: Option<IpAddr>,
 }

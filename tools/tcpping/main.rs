@@ -273,10 +273,15 @@ async fn run(plan: &Plan) -> io::Result<bool> {
             }
         }
         seq += 1;
-        next_start = Instant::now() + plan.interval;
+        let started = Instant::now();
+        next_start = started + plan.interval;
         let attempt = tokio::select! {
             attempt = attempt_with_progress(plan, seq, progress) => attempt,
-            () = &mut interrupted => { record.interrupted = true; break; }
+            () = &mut interrupted => {
+                record.interrupted = true;
+                record.abandoned_after = Some(started.elapsed());
+                break;
+            }
         };
         let new_ip = record.new_address(&attempt);
         record.record(&attempt);

@@ -86,11 +86,20 @@ pub fn render_summary_text(w: &mut impl Write, run: &RunRecord) -> io::Result<()
         None => writeln!(w, "Statistics: no successful attempt, {loss}")?,
     }
     if run.failures.is_empty() {
-        writeln!(w, "Failures: none")
+        writeln!(w, "Failures: none")?;
     } else {
         let parts: Vec<String> = run.failures.iter().map(|(class, n)| format!("{class} {n}")).collect();
-        writeln!(w, "Failures: {}", parts.join(", "))
+        writeln!(w, "Failures: {}", parts.join(", "))?;
     }
+    if let Some(waited) = run.abandoned_after {
+        writeln!(
+            w,
+            "Interrupted: attempt {} had waited {} with no answer yet (not counted)",
+            run.tally.attempts + 1,
+            format_ms(waited)
+        )?;
+    }
+    Ok(())
 }
 
 fn ms(d: Duration) -> f64 {
@@ -201,6 +210,8 @@ pub struct SummaryRecord<'a> {
     pub jitter_ms: Option<f64>,
     pub failures_by_class: BTreeMap<&'static str, u64>,
     pub interrupted: bool,
+    /// How long the attempt in flight at Ctrl-C had waited (not counted); null otherwise.
+    pub abandoned_after_ms: Option<f64>,
 }
 
 impl<'a> SummaryRecord<'a> {
@@ -224,6 +235,7 @@ impl<'a> SummaryRecord<'a> {
             jitter_ms: t.map(|t| ms(t.jitter)),
             failures_by_class: run.failures.iter().map(|(class, n)| (class.id(), *n)).collect(),
             interrupted: run.interrupted,
+            abandoned_after_ms: run.abandoned_after.map(ms),
         }
     }
 }
