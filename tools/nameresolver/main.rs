@@ -73,18 +73,19 @@ fn main() -> ExitCode {
         Err(message) => return usage_error(message),
     };
     let env = |key: &str| std::env::var(key).ok();
-    let server_list =
-        match servers::servers_for_app(cli.dns_server.as_deref(), &env, &servers::default_resolv_conf()) {
-            Ok(list) => list,
-            Err(e @ (servers::ServerError::BadServer { .. } | servers::ServerError::BadTimeout { .. })) => {
-                return usage_error(e);
+    let explicit: Vec<String> = cli.dns_server.iter().cloned().collect();
+    // A broken WEBSITE_DNS_TIMEOUT or a missing resolv.conf is the platform's configuration,
+    // not the user's input: say so and carry on, as tcpping and netdiag do.
+    let server_list = match servers::servers_for_tool(&explicit, &env, &servers::default_resolv_conf()) {
+        Ok(found) => {
+            for warning in &found.warnings {
+                eprintln!("{TOOL}: warning: {warning}");
             }
-            Err(e) => {
-                eprintln!("nameresolver: {e}");
-                return ExitCode::from(1);
-            }
-        };
-    let timeout = cli.timeout.or(server_list.env_timeout).unwrap_or(dns::DEFAULT_TIMEOUT);
+            found.list
+        }
+        Err(e) => return usage_error(e),
+    };
+    let timeout = server_list.timeout(cli.timeout);
     if timeout.is_zero() {
         return usage_error("--timeout must be greater than zero");
     }

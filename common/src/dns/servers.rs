@@ -74,7 +74,7 @@ impl ServerList {
     }
 }
 
-/// The servers a probing tool (tcpping, netdiag) asks, and what it should warn about.
+/// The servers a tool asks (every binary picks them this way), and what it should warn about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolServers {
     pub list: ServerList,
