@@ -64,17 +64,6 @@ impl CheckOptions {
     }
 }
 
-fn ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
-}
-
-fn optional_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => ms(d, s),
-        None => s.serialize_none(),
-    }
-}
-
 /// What the app's settings and DNS configuration were while checking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EnvironmentStage {
@@ -84,9 +73,9 @@ pub struct EnvironmentStage {
     pub route_all: bool,
     pub dns_servers: Vec<SocketAddr>,
     pub dns_servers_source: ServerSource,
-    #[serde(serialize_with = "ms", rename = "dns_timeout_ms")]
+    #[serde(serialize_with = "crate::millis::serialize", rename = "dns_timeout_ms")]
     pub dns_timeout: Duration,
-    #[serde(serialize_with = "ms", rename = "tcp_timeout_ms")]
+    #[serde(serialize_with = "crate::millis::serialize", rename = "tcp_timeout_ms")]
     pub tcp_timeout: Duration,
 }
 
@@ -98,7 +87,7 @@ pub struct DnsServerStage {
     /// or `malformed`.
     pub status: &'static str,
     pub detail: String,
-    #[serde(serialize_with = "ms", rename = "elapsed_ms")]
+    #[serde(serialize_with = "crate::millis::serialize", rename = "elapsed_ms")]
     pub elapsed: Duration,
 }
 
@@ -115,7 +104,7 @@ pub struct DnsStage {
     pub addresses: Vec<IpAddr>,
     /// CNAME targets after the queried name, in order.
     pub cname_chain: Vec<String>,
-    #[serde(serialize_with = "ms", rename = "elapsed_ms")]
+    #[serde(serialize_with = "crate::millis::serialize", rename = "elapsed_ms")]
     pub elapsed: Duration,
 }
 
@@ -142,10 +131,10 @@ pub struct TcpStage {
     pub error: Option<String>,
     pub hint: Option<&'static str>,
     pub local: Option<SocketAddr>,
-    #[serde(serialize_with = "ms", rename = "elapsed_ms")]
+    #[serde(serialize_with = "crate::millis::serialize", rename = "elapsed_ms")]
     pub elapsed: Duration,
     /// The kernel's RTT estimate after a successful handshake (Linux only).
-    #[serde(serialize_with = "optional_ms", rename = "kernel_rtt_ms")]
+    #[serde(serialize_with = "crate::millis::serialize_option", rename = "kernel_rtt_ms")]
     pub kernel_rtt: Option<Duration>,
 }
 
@@ -174,7 +163,7 @@ pub struct TargetReport {
     pub addresses: Vec<AddressStage>,
     pub findings: Vec<Finding>,
     pub failed: bool,
-    #[serde(serialize_with = "ms", rename = "elapsed_ms")]
+    #[serde(serialize_with = "crate::millis::serialize", rename = "elapsed_ms")]
     pub elapsed: Duration,
 }
 

@@ -3,7 +3,8 @@
 //! in [`report`] write to any `io::Write`.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-// Shared parsing.
+// Shared parsing and units.
+pub mod millis;
 pub mod name;
 pub mod target;
 

@@ -9,6 +9,7 @@ use hickory_proto::rr::Name;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::DEFAULT_TIMEOUT;
 use super::exchange::{self, Failure, Transport};
 use super::hosts::{Hosts, default_hosts_path};
 use super::privatelink::{PrivateLinkFinding, privatelink_finding};
@@ -16,7 +17,6 @@ use super::records::{
     Answer, CnameLink, DnsRecord, Family, QueryTarget, RecordKind, ResponseCode, answer_from,
 };
 use super::servers::ServerList;
-use super::{DEFAULT_TIMEOUT, serialize_ms};
 use crate::name::DomainName;
 
 /// How to ask.
@@ -59,7 +59,7 @@ pub enum Outcome {
     },
     /// No acceptable reply in time; `ignored_replies` arrived with the wrong id.
     TimedOut {
-        #[serde(serialize_with = "serialize_ms", rename = "after_ms")]
+        #[serde(serialize_with = "crate::millis::serialize", rename = "after_ms")]
         after: Duration,
         ignored_replies: u32,
     },
@@ -121,7 +121,7 @@ pub struct QueryAttempt {
     pub kind: RecordKind,
     #[serde(flatten)]
     pub outcome: Outcome,
-    #[serde(serialize_with = "serialize_ms", rename = "elapsed_ms")]
+    #[serde(serialize_with = "crate::millis::serialize", rename = "elapsed_ms")]
     pub elapsed: Duration,
 }
 
@@ -131,7 +131,7 @@ pub struct QueryAttempt {
 pub struct ServerAttempt {
     pub server: SocketAddr,
     pub outcome: Outcome,
-    #[serde(serialize_with = "serialize_ms", rename = "elapsed_ms")]
+    #[serde(serialize_with = "crate::millis::serialize", rename = "elapsed_ms")]
     pub elapsed: Duration,
     pub queries: Vec<QueryAttempt>,
     pub answer: Option<Answer>,
@@ -154,14 +154,14 @@ pub struct Lookup {
     pub types: Vec<RecordKind>,
     pub servers: ServerList,
     pub transport: Transport,
-    #[serde(serialize_with = "serialize_ms", rename = "timeout_ms")]
+    #[serde(serialize_with = "crate::millis::serialize", rename = "timeout_ms")]
     pub timeout: Duration,
     pub answered_by: AnsweredBy,
     /// Every server asked, in order.
     pub attempts: Vec<ServerAttempt>,
     /// The definitive answer, if any server (or the hosts file) gave one.
     pub answer: Option<Answer>,
-    #[serde(serialize_with = "serialize_ms", rename = "elapsed_ms")]
+    #[serde(serialize_with = "crate::millis::serialize", rename = "elapsed_ms")]
     pub elapsed: Duration,
 }
 
@@ -466,7 +466,7 @@ pub struct HostLookup {
     pub answered_by: AnsweredBy,
     /// Every server asked before the answer, in order.
     pub attempts: Vec<ServerAttempt>,
-    #[serde(serialize_with = "serialize_ms", rename = "elapsed_ms")]
+    #[serde(serialize_with = "crate::millis::serialize", rename = "elapsed_ms")]
     pub elapsed: Duration,
 }
 

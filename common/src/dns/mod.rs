@@ -31,8 +31,3 @@ use std::time::Duration;
 
 /// The per-server timeout App Service documents.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Serializes a duration as fractional milliseconds, the unit every report uses.
-pub(crate) fn serialize_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
-}

@@ -63,13 +63,8 @@ pub fn is_privatelink_name(name: &str) -> bool {
 
 /// RFC 1918 for IPv4, unique local (fc00::/7) for IPv6: where private endpoints live.
 pub fn is_private_address(addr: IpAddr) -> bool {
-    match addr {
-        IpAddr::V4(v4) => v4.is_private(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.is_private(),
-            None => (v6.segments()[0] & 0xfe00) == 0xfc00,
-        },
-    }
+    use crate::classify::{AddressClass, classify};
+    matches!(classify(addr), AddressClass::Rfc1918 | AddressClass::UniqueLocalV6)
 }
 
 /// Judges a resolution: `names` is the query name followed by every CNAME target in order,

@@ -11,6 +11,7 @@ use crate::dns::{
     Agreement, Answer, AnsweredBy, Lookup, LookupError, Outcome, PrivateLinkFinding, PrivateLinkStatus,
     QueryTarget, RecordKind, ResponseCode, ServerAttempt, ServerList, Transport,
 };
+use crate::millis::ms;
 
 /// Version of the JSON document; bumped on incompatible changes.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
@@ -228,10 +229,6 @@ pub fn render_json(
     };
     serde_json::to_writer_pretty(&mut *w, &document).map_err(io::Error::other)?;
     writeln!(w)
-}
-
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
 /// The JSON document, in the order a reader wants it: verdict first, details after.

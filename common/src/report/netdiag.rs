@@ -460,7 +460,7 @@ pub fn write_check_json(w: &mut dyn Write, reports: &[TargetReport], elapsed: Du
         &Document {
             schema: format!("netdiag.check/{SCHEMA_VERSION}"),
             failed: reports.iter().any(|r| r.failed),
-            elapsed_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
+            elapsed_ms: crate::millis::ms(elapsed),
             targets: reports,
         },
     )
@@ -525,7 +525,7 @@ pub fn write_deps_json(w: &mut dyn Write, deps: &DepsReport, elapsed: Duration) 
         &Document {
             schema: format!("netdiag.deps/{SCHEMA_VERSION}"),
             failed: deps.failed,
-            elapsed_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
+            elapsed_ms: crate::millis::ms(elapsed),
             deps,
         },
     )
@@ -599,9 +599,7 @@ impl TncView {
             source_address: tcp.and_then(|t| t.local.map(|l| l.ip())).or(route.and_then(|r| r.source)),
             next_hop,
             tcp_test_succeeded: connected,
-            connect_time_ms: tcp
-                .filter(|t| t.connected)
-                .map(|t| (t.elapsed.as_secs_f64() * 1e6).round() / 1e3),
+            connect_time_ms: tcp.filter(|t| t.connected).map(|t| crate::millis::ms(t.elapsed)),
             failure_class,
             warnings,
         }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::dns::{AnsweredBy, Outcome, ServerAttempt};
+use crate::millis::ms;
 use crate::probe::{Attempt, AttemptFailure, RunRecord};
 
 /// Version of the JSON records; bumped when a field changes meaning or disappears.
@@ -100,11 +101,6 @@ pub fn render_summary_text(w: &mut impl Write, run: &RunRecord) -> io::Result<()
         )?;
     }
     Ok(())
-}
-
-fn ms(d: Duration) -> f64 {
-    // Microsecond resolution is all a connect time can honestly claim.
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 /// One NDJSON `attempt` record.
