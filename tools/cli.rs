@@ -78,3 +78,52 @@ pub fn finish(tool: &str, written: io::Result<u8>) -> ExitCode {
         }
     }
 }
+
+/// Completes when the user or the system asks the tool to stop: Ctrl-C or Ctrl-Break, and on
+/// Unix also SIGTERM (a service manager, `timeout`) and SIGHUP (a closed SSH session). Every
+/// tool races its work against this, then prints what finished and marks what was cut short.
+/// Where no handler can be installed the future never completes: the run simply cannot be
+/// interrupted early, which is no reason to fail it.
+#[allow(dead_code, reason = "each binary includes this file; not all of them wait for signals yet")]
+pub async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        async fn next(stream: &mut Option<Signal>) {
+            match stream {
+                Some(stream) => {
+                    stream.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        let mut int = signal(SignalKind::interrupt()).ok();
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut hup = signal(SignalKind::hangup()).ok();
+        tokio::select! {
+            () = next(&mut int) => {}
+            () = next(&mut term) => {}
+            () = next(&mut hup) => {}
+        }
+    }
+    #[cfg(windows)]
+    {
+        use tokio::signal::windows;
+        let (Ok(mut c), Ok(mut brk), Ok(mut close)) =
+            (windows::ctrl_c(), windows::ctrl_break(), windows::ctrl_close())
+        else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = c.recv() => {}
+            _ = brk.recv() => {}
+            _ = close.recv() => {}
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}

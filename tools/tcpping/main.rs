@@ -252,12 +252,7 @@ fn main() -> ExitCode {
 async fn run(plan: &Plan) -> io::Result<bool> {
     let mut out = io::stdout().lock();
     let mut record = RunRecord::default();
-    let interrupted = async {
-        // Without a signal handler, the run simply cannot be interrupted early.
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+    let interrupted = cli::interrupted();
     tokio::pin!(interrupted);
     let progress = io::stderr().is_terminal();
 
