@@ -614,3 +614,37 @@ fn tnc_prints_test_netconnection_fields() {
     assert_eq!(v["NameResolutionResults"], serde_json::json!([VNET_ADDR]));
     assert!(v["ConnectTimeMs"].as_f64().unwrap() > 0.0);
 }
+
+/// An Azure virtual network may use any address space but 224.0.0.0/4, 255.255.255.255,
+/// 127.0.0.0/8, 169.254.0.0/16 and 168.63.129.16: documentation and benchmarking ranges are
+/// real hosts there, so they are connected to, with their class as evidence and the Route All
+/// warning that applies to every non-RFC1918 destination.
+#[test]
+fn special_purpose_ranges_are_probed() {
+    if !support::privileged() {
+        return;
+    }
+    let w = world();
+    for (net, host) in [("192.0.2.0/24", "192.0.2.10"), ("198.18.0.0/24", "198.18.0.10")] {
+        w.lab.vnet.ip(&format!("addr add {host}/32 dev lo"));
+        w.lab.app.ip(&format!("route add {net} via {VNET_ADDR}"));
+    }
+    let vnet = [("WEBSITE_PRIVATE_IP", APP_ADDR)];
+    for (host, class) in [("192.0.2.10", "documentation"), ("198.18.0.10", "reserved")] {
+        let (found, t, r) = check_ids(&w, &[&format!("{host}:443"), "-w", "2s"], &vnet, 0);
+        assert_eq!(found, ["public_destination_without_route_all", "tcp_connected"], "{r}");
+        let a = &t["addresses"][0];
+        assert_eq!(a["class"], class, "{r}");
+        assert_eq!(a["tcp"]["connected"], true, "{r}");
+        assert!(a["tcp_skipped"].is_null(), "{r}");
+        let evidence = t["findings"][1]["evidence"][0].as_str().unwrap();
+        assert!(evidence.starts_with(&format!("address {host}: ")), "{r}");
+    }
+    // Nothing listens on 9000 there: refused is the verdict, not "unusable".
+    let (found, _, r) = check_ids(&w, &["198.18.0.10:9000", "-w", "2s"], &[], 1);
+    assert_eq!(found, ["tcp_refused"], "{r}");
+    // tnc probes them too.
+    let r = netdiag_in(&w.lab.app, &["tnc", "192.0.2.10", "-p", "443", "--json"], &[]);
+    r.expect_code(0);
+    assert_eq!(r.json()["TcpTestSucceeded"], true, "{r}");
+}

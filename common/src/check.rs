@@ -355,8 +355,9 @@ pub async fn check_target(
 
     let routes: Vec<(RouteStage, RouteEvidence)> =
         addresses.iter().map(|a| route_stage(*a, settings.private_ip)).collect();
-    // Connecting to an unspecified or multicast address means nothing (0.0.0.0 even reaches
-    // this machine), and a documentation address is never a real host: report, don't probe.
+    // Connecting to an unspecified, multicast or broadcast address means nothing (0.0.0.0 even
+    // reaches this machine): report, don't probe. Every other class is connected to, whatever
+    // it is: a virtual network may use public, documentation or reserved ranges privately.
     let probed: Vec<SocketAddr> = addresses
         .iter()
         .filter(|a| !crate::classify::classify(**a).is_unusable_destination())
@@ -370,7 +371,11 @@ pub async fn check_target(
     for (address, (route, route_evidence)) in addresses.iter().zip(routes) {
         let class = crate::classify::classify(*address);
         let (tcp, skipped, tcp_ev) = if class.is_unusable_destination() {
-            (None, Some(format!("{} is a {}: not probed", address, class.describe())), None)
+            (
+                None,
+                Some(format!("{address} is {}: not probed", crate::wording::a_or_an(class.describe()))),
+                None,
+            )
         } else {
             match outcomes.next() {
                 Some(o) => (Some(tcp_stage(&o)), None, Some(tcp_evidence(&o.result, o.elapsed))),
@@ -613,7 +618,10 @@ mod tests {
         let r =
             check_target(&target("0.0.0.0:80"), &quick(), &settings(), &ServerList::explicit(vec![])).await;
         assert!(r.addresses[0].tcp.is_none());
-        assert!(r.addresses[0].tcp_skipped.is_some());
+        assert_eq!(
+            r.addresses[0].tcp_skipped.as_deref(),
+            Some("0.0.0.0 is an unspecified address: not probed")
+        );
         assert!(r.findings.iter().any(|f| f.id == FindingId::UnusableAddress));
     }
 

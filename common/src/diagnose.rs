@@ -512,7 +512,11 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
             FindingId::UnusableAddress,
             Severity::Failure,
             subject.clone(),
-            format!("{} is a {} and no host can be reached there.", a.address, a.class.describe()),
+            format!(
+                "{} is {}: no TCP connection can go there, so it was not probed.",
+                a.address,
+                crate::wording::a_or_an(a.class.describe())
+            ),
             base.clone(),
             "You have the wrong IP or hostname: fix the DNS record or the address the app is configured with.",
         );
@@ -528,6 +532,8 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
     } else if s.vnet_integration
         && !s.route_all
         && a.class != AddressClass::Rfc1918
+        // Loopback and link-local never leave this machine or link, and Azure forbids both
+        // ranges in a virtual network: Route All would change nothing for them.
         && !a.class.is_local_only()
     {
         c.push(
@@ -812,9 +818,59 @@ mod tests {
                 vec![(F::TcpConnected, Ok)],
             ),
             (
-                "documentation address",
+                "documentation range used privately is probed like any other",
                 literal("192.0.2.1", 443, no_vnet(), TcpEvidence::TimedOut(secs(21))),
-                vec![(F::UnusableAddress, Failure), (F::TcpTimedOut, Failure)],
+                vec![(F::TcpTimedOut, Failure)],
+            ),
+            (
+                "documentation range without route all",
+                literal("192.0.2.1", 443, vnet(false), connected.clone()),
+                vec![(F::PublicDestinationWithoutRouteAll, Warning), (F::TcpConnected, Ok)],
+            ),
+            (
+                "benchmarking range without route all",
+                literal("198.18.0.5", 443, vnet(false), connected.clone()),
+                vec![(F::PublicDestinationWithoutRouteAll, Warning), (F::TcpConnected, Ok)],
+            ),
+            (
+                "class e without route all",
+                literal("240.0.0.5", 443, vnet(false), TcpEvidence::Refused),
+                vec![(F::PublicDestinationWithoutRouteAll, Warning), (F::TcpRefused, Failure)],
+            ),
+            (
+                "unique local v6 without route all",
+                literal("fd00::5", 443, vnet(false), connected.clone()),
+                vec![(F::PublicDestinationWithoutRouteAll, Warning), (F::TcpConnected, Ok)],
+            ),
+            (
+                "link-local: route all changes nothing",
+                literal("169.254.10.1", 443, vnet(false), connected.clone()),
+                vec![(F::TcpConnected, Ok)],
+            ),
+            (
+                "loopback under integration: no route all warning",
+                literal("::1", 443, vnet(false), connected.clone()),
+                vec![(F::LoopbackDestination, Info), (F::TcpConnected, Ok)],
+            ),
+            (
+                "unspecified is not probed",
+                Evidence {
+                    settings: vnet(false),
+                    target: target("0.0.0.0", 443),
+                    dns: None,
+                    addresses: vec![AddressEvidence::new(ip("0.0.0.0"), route("10.0.1.4"), None)],
+                },
+                vec![(F::UnusableAddress, Failure)],
+            ),
+            (
+                "multicast is not probed",
+                Evidence {
+                    settings: no_vnet(),
+                    target: target("ff02::1", 443),
+                    dns: None,
+                    addresses: vec![AddressEvidence::new(ip("ff02::1"), route("10.0.1.4"), None)],
+                },
+                vec![(F::UnusableAddress, Failure)],
             ),
             (
                 "loopback",
@@ -1084,6 +1140,18 @@ mod tests {
         let t = f.iter().find(|f| f.id == F::TcpTimedOut).unwrap();
         assert!(t.next_step.contains("whole integration subnet"), "{}", t.next_step);
         assert!(t.summary.contains("21.0 s"), "{}", t.summary);
+    }
+
+    #[test]
+    fn unusable_address_is_worded_with_the_right_article() {
+        let e = Evidence {
+            settings: no_vnet(),
+            target: target("0.0.0.0", 443),
+            dns: None,
+            addresses: vec![AddressEvidence::new(ip("0.0.0.0"), route("10.0.1.4"), None)],
+        };
+        let f = &diagnose(&e)[0];
+        assert!(f.summary.starts_with("0.0.0.0 is an unspecified address:"), "{}", f.summary);
     }
 
     #[test]
