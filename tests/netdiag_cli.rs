@@ -250,3 +250,27 @@ fn parallel_limits_how_many_targets_wait_at_once() {
         }
     }
 }
+
+#[test]
+fn check_of_a_peer_that_accepts_and_resets_never_says_local_error() {
+    let target = support::accept_then_reset_listener().to_string();
+    let mut seen_reset = false;
+    for _ in 0..40 {
+        let r = netdiag(&["check", "--json", &target], &[]);
+        r.expect_code(0);
+        let t = &r.json()["targets"][0];
+        let tcp = &t["addresses"][0]["tcp"];
+        assert_eq!(tcp["connected"], true, "{r}");
+        let ids: Vec<&str> =
+            t["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+        if tcp["reset_by_peer"] == true {
+            assert_eq!(ids, ["loopback_destination", "tcp_connected_then_reset"], "{r}");
+            let text = netdiag(&["check", &target], &[]).stdout();
+            assert!(!text.contains("local_error"), "{text}");
+            seen_reset = true;
+            break;
+        }
+        assert_eq!(ids, ["loopback_destination", "tcp_connected"], "{r}");
+    }
+    assert!(seen_reset, "40 checks and the reset never arrived before netdiag looked");
+}

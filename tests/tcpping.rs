@@ -613,3 +613,23 @@ fn a_bad_website_dns_server_stops_a_name_but_not_an_address() {
     let target = listener.local_addr().unwrap().to_string();
     tcpping_env(&[&target, "-n", "1"], &bad).expect_code(0);
 }
+
+/// A peer that accepts and resets at once is reachable: every attempt connected, never a local
+/// error, and the attempts where the reset arrived before tcpping looked say so.
+#[test]
+fn peer_that_accepts_and_resets_is_connected_then_reset() {
+    let target = support::accept_then_reset_listener().to_string();
+    let run = tcpping(&[&target, "-n", "40", "-i", "5ms", "--json"]);
+    run.expect_code(0);
+    let records = attempts(&run);
+    assert_eq!(records.len(), 40, "{run}");
+    for a in &records {
+        assert_eq!(a["success"], true, "{a}\n{run}");
+        assert!(a["class"].is_null(), "{a}");
+        assert!(a["reset_by_peer"].is_boolean(), "{a}");
+    }
+    let summary = summary(&run);
+    assert_eq!(summary["successes"], 40, "{run}");
+    let resets = records.iter().filter(|a| a["reset_by_peer"] == true).count();
+    println!("accept-then-reset: {resets}/40 attempts saw the reset");
+}

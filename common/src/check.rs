@@ -136,6 +136,8 @@ pub struct TcpStage {
     /// The kernel's RTT estimate after a successful handshake (Linux only).
     #[serde(serialize_with = "crate::millis::serialize_option", rename = "kernel_rtt_ms")]
     pub kernel_rtt: Option<Duration>,
+    /// Connected, then the peer reset the connection at once.
+    pub reset_by_peer: bool,
 }
 
 /// Everything measured for one address.
@@ -285,8 +287,10 @@ fn route_stage(address: IpAddr, private_ip: Option<IpAddr>) -> (RouteStage, Rout
     (stage, evidence)
 }
 
-fn tcp_evidence(result: &Result<(), ConnectFailure>, elapsed: Duration) -> TcpEvidence {
-    match result {
+fn tcp_evidence(outcome: &tcp::ConnectOutcome) -> TcpEvidence {
+    let elapsed = outcome.elapsed;
+    match &outcome.result {
+        Ok(()) if outcome.reset_by_peer => TcpEvidence::ConnectedThenReset(elapsed),
         Ok(()) => TcpEvidence::Connected(elapsed),
         Err(ConnectFailure::Refused) => TcpEvidence::Refused,
         Err(ConnectFailure::TimedOut(waited)) => TcpEvidence::TimedOut(*waited),
@@ -307,6 +311,7 @@ fn tcp_stage(outcome: &tcp::ConnectOutcome) -> TcpStage {
         local: outcome.local,
         elapsed: outcome.elapsed,
         kernel_rtt: outcome.kernel_rtt,
+        reset_by_peer: outcome.reset_by_peer,
     }
 }
 
@@ -378,7 +383,7 @@ pub async fn check_target(
             )
         } else {
             match outcomes.next() {
-                Some(o) => (Some(tcp_stage(&o)), None, Some(tcp_evidence(&o.result, o.elapsed))),
+                Some(o) => (Some(tcp_stage(&o)), None, Some(tcp_evidence(&o))),
                 None => (None, Some("the connect task failed".to_owned()), None),
             }
         };

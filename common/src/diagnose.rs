@@ -130,6 +130,8 @@ impl RouteEvidence {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TcpEvidence {
     Connected(Duration),
+    /// The handshake completed, then the peer reset the connection at once.
+    ConnectedThenReset(Duration),
     Refused,
     TimedOut(Duration),
     HostUnreachable,
@@ -219,6 +221,7 @@ finding_ids! {
     NoRoute => "no_route",
     SourceNotIntegrationAddress => "source_not_integration_address",
     TcpConnected => "tcp_connected",
+    TcpConnectedThenReset => "tcp_connected_then_reset",
     TcpRefused => "tcp_refused",
     TcpTimedOut => "tcp_timed_out",
     TcpUnreachable => "tcp_unreachable",
@@ -505,7 +508,7 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
     let subject = format!("{}", std::net::SocketAddr::new(a.address, port));
     let mut base = vec![format!("address {}: {}", a.address, a.class.describe())];
     base.extend(route_lines(&a.route));
-    let connected = matches!(a.tcp, Some(TcpEvidence::Connected(_)));
+    let connected = matches!(a.tcp, Some(TcpEvidence::Connected(_) | TcpEvidence::ConnectedThenReset(_)));
 
     if a.class.is_unusable_destination() {
         c.push(
@@ -619,6 +622,14 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
             format!("Connected to {subject} in {}.", ms(*t)),
             base,
             "The network path works; if the app still fails, look at the application layer (TLS, credentials, the service's own firewall).",
+        ),
+        TcpEvidence::ConnectedThenReset(t) => c.push(
+            FindingId::TcpConnectedThenReset,
+            Severity::Warning,
+            subject.clone(),
+            format!("Connected to {subject} in {}, then the peer reset the connection at once.", ms(*t)),
+            base,
+            "The network path works and something accepts on the port, but it closes every connection straight away: check the application's logs, a proxy or load balancer in front of it with no healthy backend, or a service that rejects this client (its own firewall or allow list, TLS or protocol mismatch).",
         ),
         TcpEvidence::Refused => c.push(
             FindingId::TcpRefused,
@@ -751,6 +762,16 @@ mod tests {
                 "success",
                 literal("10.0.2.5", 443, vnet(false), connected.clone()),
                 vec![(F::TcpConnected, Ok)],
+            ),
+            (
+                "connected, then reset by the peer",
+                literal(
+                    "10.0.2.5",
+                    443,
+                    no_vnet(),
+                    TcpEvidence::ConnectedThenReset(Duration::from_millis(1)),
+                ),
+                vec![(F::TcpConnectedThenReset, Warning)],
             ),
             (
                 "refused",

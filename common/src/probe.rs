@@ -195,6 +195,9 @@ pub struct Attempt {
     /// The kernel's RTT estimate after a successful handshake (Linux), see
     /// [`tcp::ConnectOutcome::kernel_rtt`].
     pub kernel_rtt: Option<Duration>,
+    /// Connected, then the peer reset the connection at once (see
+    /// [`tcp::ConnectOutcome::reset_by_peer`]).
+    pub reset_by_peer: bool,
     pub result: Result<(), AttemptFailure>,
     /// What DNS did; `None` for an address literal.
     pub dns: Option<DnsTrace>,
@@ -230,6 +233,7 @@ pub async fn attempt(
                         local: None,
                         connect_time: Duration::ZERO,
                         kernel_rtt: None,
+                        reset_by_peer: false,
                         result: Err(failure.into()),
                         dns: Some(trace),
                     };
@@ -245,6 +249,7 @@ pub async fn attempt(
         local: outcome.local,
         connect_time: outcome.elapsed,
         kernel_rtt: outcome.kernel_rtt,
+        reset_by_peer: outcome.reset_by_peer,
         result: outcome.result.map_err(AttemptFailure::from),
         dns,
     }
@@ -423,6 +428,7 @@ mod tests {
             local: None,
             connect_time: Duration::from_millis(2),
             kernel_rtt: None,
+            reset_by_peer: false,
             result: Ok(()),
             dns: by_name.then(|| DnsTrace {
                 answered_by: AnsweredBy::Nobody,

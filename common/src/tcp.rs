@@ -55,6 +55,10 @@ pub struct ConnectOutcome {
     /// `tcpi_rtt`, seeded by the SYN to SYN/ACK sample): an independent cross-check of
     /// `elapsed`, which also holds our own scheduling delay. `None` elsewhere or on failure.
     pub kernel_rtt: Option<Duration>,
+    /// The handshake completed and the peer reset the connection at once (an application or
+    /// proxy that accepts, then closes with RST). The port is reachable, so `result` is `Ok`;
+    /// whether the reset is seen depends on whether it arrived before we looked.
+    pub reset_by_peer: bool,
 }
 
 /// The failure classes every tool shares. A stable snake_case id ([`FailureClass::id`]) is
@@ -237,6 +241,7 @@ pub async fn connect(remote: SocketAddr, opts: &ConnectOptions) -> ConnectOutcom
         elapsed,
         result: Err(failure),
         kernel_rtt: None,
+        reset_by_peer: false,
     };
     let socket = match prepare_socket(remote, opts) {
         Ok(socket) => socket,
@@ -270,24 +275,55 @@ pub async fn connect(remote: SocketAddr, opts: &ConnectOptions) -> ConnectOutcom
     };
     let ready = tokio::time::timeout(opts.timeout, stream.writable()).await;
     let elapsed = start.elapsed();
-    let result = match ready {
-        Err(_) => Err(ConnectFailure::TimedOut(opts.timeout)),
-        Ok(Err(err)) => Err(ConnectFailure::from_io("connect", &err, elapsed)),
+    let (result, mut reset_by_peer) = match ready {
+        Err(_) => (Err(ConnectFailure::TimedOut(opts.timeout)), false),
+        Ok(Err(err)) => (Err(ConnectFailure::from_io("connect", &err, elapsed)), false),
         // Writable means the handshake finished, one way or the other: SO_ERROR tells which.
-        Ok(Ok(())) => match stream.take_error() {
-            Ok(None) => match stream.peer_addr() {
-                Ok(_) => Ok(()),
-                Err(err) => Err(ConnectFailure::from_io("connect", &err, elapsed)),
-            },
-            Ok(Some(err)) | Err(err) => Err(ConnectFailure::from_io("connect", &err, elapsed)),
-        },
+        Ok(Ok(())) => settle_handshake(stream.take_error(), || stream.peer_addr(), elapsed),
     };
+    if result.is_ok() && !reset_by_peer {
+        reset_by_peer = reset_already(&stream);
+    }
     let kernel_rtt = if result.is_ok() { kernel_rtt(&stream) } else { None };
-    tracing::debug!(%remote, ?local, ?elapsed, ?kernel_rtt, ?result, "connect attempt");
+    tracing::debug!(%remote, ?local, ?elapsed, ?kernel_rtt, ?result, reset_by_peer, "connect attempt");
     // Dropping the stream closes it; with SO_LINGER 0 (set before connect) that close is an
     // RST, and a still-pending handshake is simply abandoned.
     drop(stream);
-    ConnectOutcome { remote, local, elapsed, result, kernel_rtt }
+    ConnectOutcome { remote, local, elapsed, result, kernel_rtt, reset_by_peer }
+}
+
+/// What a finished handshake came to, from `SO_ERROR` and then the peer's address. A reset
+/// after the handshake (ECONNRESET; or ENOTCONN from getpeername when the RST landed between
+/// the two calls) means the peer accepted and then reset: connected, never a local error. A
+/// refused handshake is ECONNREFUSED, never ECONNRESET.
+fn settle_handshake(
+    so_error: io::Result<Option<io::Error>>,
+    peer: impl FnOnce() -> io::Result<SocketAddr>,
+    elapsed: Duration,
+) -> (Result<(), ConnectFailure>, bool) {
+    match so_error {
+        Ok(Some(err)) | Err(err) if err.kind() == io::ErrorKind::ConnectionReset => (Ok(()), true),
+        Ok(Some(err)) | Err(err) => (Err(ConnectFailure::from_io("connect", &err, elapsed)), false),
+        Ok(None) => match peer() {
+            Ok(_) => (Ok(()), false),
+            Err(err)
+                if matches!(err.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::NotConnected) =>
+            {
+                (Ok(()), true)
+            }
+            Err(err) => (Err(ConnectFailure::from_io("connect", &err, elapsed)), false),
+        },
+    }
+}
+
+/// True when the peer's RST has already arrived on a connected socket: a non-blocking peek
+/// reports it without waiting and without consuming data.
+fn reset_already(stream: &tokio::net::TcpStream) -> bool {
+    let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+    matches!(
+        socket2::SockRef::from(stream).peek(&mut byte),
+        Err(err) if err.kind() == io::ErrorKind::ConnectionReset
+    )
 }
 
 #[cfg(target_os = "linux")]
@@ -450,6 +486,50 @@ mod tests {
         assert_eq!(outcome.result, Ok(()));
         let local = outcome.local.expect("local address");
         assert!(local.ip().is_loopback() && local.port() != 0, "{local}");
+    }
+
+    #[test]
+    fn reset_after_the_handshake_is_connected_then_reset() {
+        let peer = || Ok::<SocketAddr, io::Error>("127.0.0.1:1".parse().unwrap());
+        let reset = || io::Error::from(io::ErrorKind::ConnectionReset);
+        let t = Duration::from_millis(1);
+        assert_eq!(settle_handshake(Ok(None), peer, t), (Ok(()), false));
+        assert_eq!(settle_handshake(Ok(Some(reset())), peer, t), (Ok(()), true));
+        assert_eq!(settle_handshake(Err(reset()), peer, t), (Ok(()), true));
+        let not_connected = || Err(io::Error::from(io::ErrorKind::NotConnected));
+        assert_eq!(settle_handshake(Ok(None), not_connected, t), (Ok(()), true));
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(settle_handshake(Ok(Some(refused)), peer, t), (Err(ConnectFailure::Refused), false));
+        let other = io::Error::from(io::ErrorKind::InvalidInput);
+        assert_eq!(
+            settle_handshake(Ok(Some(other)), peer, t).0.unwrap_err().kind(),
+            FailureClass::LocalError
+        );
+    }
+
+    /// A listener that accepts and resets at once (SO_LINGER 0, then close), many times over:
+    /// the reset lands before or after we look, and either way the attempt connected.
+    #[tokio::test]
+    async fn peer_that_accepts_and_resets_is_connected_then_reset() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let remote = listener.local_addr().unwrap();
+        // The thread ends with the test process.
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+                drop(stream);
+            }
+        });
+        let mut resets = 0;
+        for attempt in 1..=500 {
+            let outcome = connect(remote, &ConnectOptions::default()).await;
+            assert_eq!(outcome.result, Ok(()), "attempt {attempt}: {outcome:?}");
+            resets += usize::from(outcome.reset_by_peer);
+            if attempt >= 30 && resets > 0 {
+                break;
+            }
+        }
+        assert!(resets > 0, "no reset was ever seen in 500 attempts");
     }
 
     #[tokio::test]

@@ -361,9 +361,10 @@ fn route_text(r: &RouteStage) -> String {
 fn tcp_text(a: &AddressStage) -> String {
     match (&a.tcp, &a.tcp_skipped) {
         (Some(t), _) if t.connected => format!(
-            "connected in {}{}",
+            "connected in {}{}{}",
             ms_text(t.elapsed),
-            t.local.map(|l| format!(" from {l}")).unwrap_or_default()
+            t.local.map(|l| format!(" from {l}")).unwrap_or_default(),
+            if t.reset_by_peer { ", then reset by the peer" } else { "" }
         ),
         // A timeout's message already says how long it waited.
         (Some(t), _) if t.class == Some("timed_out") => {

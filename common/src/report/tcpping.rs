@@ -45,7 +45,15 @@ pub fn render_attempt_text(
     new_ip: Option<IpAddr>,
 ) -> io::Result<()> {
     match &attempt.result {
-        Ok(()) => write!(w, "Connected to {target}, time taken: {}", format_ms(attempt.connect_time))?,
+        Ok(()) => {
+            write!(w, "Connected to {target}, time taken: {}", format_ms(attempt.connect_time))?;
+            if attempt.reset_by_peer {
+                write!(
+                    w,
+                    ", then reset by the peer (it accepted and closed at once: look at the application or a proxy in front of it)"
+                )?;
+            }
+        }
         Err(failure) => {
             write!(w, "Connection attempt failed: {failure} [{}]: {}", failure.kind(), failure.hint())?;
         }
@@ -120,6 +128,8 @@ pub struct AttemptRecord<'a> {
     pub connect_ms: Option<f64>,
     /// The kernel's own RTT estimate for the handshake (Linux, successful attempts only).
     pub kernel_rtt_ms: Option<f64>,
+    /// Connected, then the peer reset the connection at once.
+    pub reset_by_peer: bool,
     pub class: Option<&'static str>,
     pub error: Option<String>,
     pub hint: Option<&'static str>,
@@ -167,6 +177,7 @@ impl<'a> AttemptRecord<'a> {
             // No connect happens when the name did not resolve.
             connect_ms: attempt.remote.map(|_| ms(attempt.connect_time)),
             kernel_rtt_ms: attempt.kernel_rtt.map(ms),
+            reset_by_peer: attempt.reset_by_peer,
             class: failure.map(|f| f.kind().id()),
             error: failure.map(ToString::to_string),
             hint: failure.map(|f| f.hint()),
@@ -264,6 +275,7 @@ mod tests {
             local: Some("127.0.0.1:40000".parse().unwrap()),
             connect_time: Duration::from_micros(micros),
             kernel_rtt: None,
+            reset_by_peer: false,
             result,
             dns: None,
         }
@@ -308,6 +320,11 @@ mod tests {
         assert_eq!(
             text(|w| render_attempt_text(w, "db.example:1433", &refused, None)),
             "Connection attempt failed: connection refused [refused]: the host answered, but nothing listens on that port (or a firewall rejects it)\n"
+        );
+        let reset = Attempt { reset_by_peer: true, ..ok.clone() };
+        assert!(
+            text(|w| render_attempt_text(w, "db.example:1433", &reset, None))
+                .starts_with("Connected to db.example:1433, time taken: 0.412ms, then reset by the peer"),
         );
         assert_eq!(
             text(|w| render_attempt_text(w, "db.example:1433", &ok, Some("127.0.0.2".parse().unwrap()))),
