@@ -293,7 +293,9 @@ fn tcp_evidence(outcome: &tcp::ConnectOutcome) -> TcpEvidence {
         Ok(()) if outcome.reset_by_peer => TcpEvidence::ConnectedThenReset(elapsed),
         Ok(()) => TcpEvidence::Connected(elapsed),
         Err(ConnectFailure::Refused) => TcpEvidence::Refused,
-        Err(ConnectFailure::TimedOut(waited)) => TcpEvidence::TimedOut(*waited),
+        Err(ConnectFailure::TimedOut(waited) | ConnectFailure::OsTimedOut { waited, .. }) => {
+            TcpEvidence::TimedOut(*waited)
+        }
         Err(ConnectFailure::HostUnreachable) => TcpEvidence::HostUnreachable,
         Err(ConnectFailure::NetworkUnreachable) => TcpEvidence::NetworkUnreachable,
         Err(ConnectFailure::AddressNotAvailable) => TcpEvidence::AddressNotAvailable,

@@ -135,7 +135,7 @@ impl fmt::Display for ResolveFailure {
                 write!(f, "no DNS server to ask for '{name}' (none configured in {})", self.source)
             }
             LookupError::AllServersFailed { attempts, .. } => {
-                let timeout = humantime::format_duration(self.timeout);
+                let timeout = crate::wording::seconds(self.timeout);
                 let each: Vec<String> = attempts
                     .iter()
                     .map(|a| match &a.outcome {
@@ -269,6 +269,9 @@ pub struct RunRecord {
     pub abandoned_after: Option<Duration>,
     /// The address the last resolved name gave, to notice when DNS starts answering otherwise.
     pub last_resolved: Option<IpAddr>,
+    /// The connect timeout that really applied to each attempt (see
+    /// [`tcp::applied_connect_timeout`]), shown in the summary.
+    pub timeout: Option<Duration>,
 }
 
 impl RunRecord {
@@ -374,7 +377,7 @@ mod tests {
                 Family::Any,
                 failed(vec![server_attempt("127.0.0.1:5353", timed_out(), 3001)]),
                 FailureClass::DnsTimeout,
-                "every DNS server timed out (127.0.0.1:5353 after 3s)",
+                "every DNS server timed out (127.0.0.1:5353 after 3 s)",
             ),
             (
                 Family::Any,
@@ -383,7 +386,7 @@ mod tests {
                     server_attempt("127.0.0.2:53", timed_out(), 3002),
                 ]),
                 FailureClass::DnsTimeout,
-                "every DNS server timed out (127.0.0.1:53 after 3s, 127.0.0.2:53 after 3s)",
+                "every DNS server timed out (127.0.0.1:53 after 3 s, 127.0.0.2:53 after 3 s)",
             ),
             (
                 Family::Any,
@@ -392,7 +395,7 @@ mod tests {
                     server_attempt("127.0.0.2:53", Outcome::ServFail, 2),
                 ]),
                 FailureClass::DnsFailed,
-                "no DNS server answered for 'x.test' (127.0.0.1:53 timed out after 3s; 127.0.0.2:53 failed (SERVFAIL) in 2.0ms)",
+                "no DNS server answered for 'x.test' (127.0.0.1:53 timed out after 3 s; 127.0.0.2:53 failed (SERVFAIL) in 2.0ms)",
             ),
             (
                 Family::Any,

@@ -14,6 +14,44 @@ use socket2::{Domain, Protocol, Socket, Type};
 /// ourselves: a timeout here means the same thing it means in the Azure documentation.
 pub const WINDOWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(21);
 
+/// The connect timeout that really applies on this platform when `asked` is requested, and
+/// why it differs, if it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedTimeout {
+    pub timeout: Duration,
+    /// Set when `asked` was lowered: one line for the user.
+    pub warning: Option<String>,
+}
+
+/// The connect timeout a probe can really wait for. Linux would give up after ~127 s
+/// (`tcp_syn_retries` = 6, or sooner when lowered); each socket's `TCP_USER_TIMEOUT` is raised
+/// past `asked`, which makes the kernel keep retransmitting the SYN until our own timer fires,
+/// so any `asked` applies. Windows gives up after 21 s unless `TCP_MAXRT` is set, which
+/// socket2 does not offer (and raw setsockopt would need unsafe code), so a longer `asked` is
+/// clamped with a warning. Elsewhere the OS may still give up first; the failure then says so
+/// ([`ConnectFailure::OsTimedOut`]).
+pub fn applied_connect_timeout(asked: Duration) -> AppliedTimeout {
+    if cfg!(windows) && asked > WINDOWS_CONNECT_TIMEOUT {
+        return AppliedTimeout {
+            timeout: WINDOWS_CONNECT_TIMEOUT,
+            warning: Some(format!(
+                "a TCP connect timeout of {} is longer than Windows waits for a connection ({}, as TCP_MAXRT cannot be raised here): using {}",
+                crate::wording::seconds(asked),
+                crate::wording::seconds(WINDOWS_CONNECT_TIMEOUT),
+                crate::wording::seconds(WINDOWS_CONNECT_TIMEOUT)
+            )),
+        };
+    }
+    AppliedTimeout { timeout: asked, warning: None }
+}
+
+/// The `TCP_USER_TIMEOUT` set on each socket: a second past our own timer, so the kernel never
+/// gives up first and our timer decides. Milliseconds in a u32 on the wire.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn kernel_user_timeout(asked: Duration) -> Duration {
+    asked.saturating_add(Duration::from_secs(1)).min(Duration::from_millis(u64::from(u32::MAX)))
+}
+
 /// How a successful probe connection is closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CloseMode {
@@ -181,8 +219,15 @@ impl fmt::Display for FailureClass {
 pub enum ConnectFailure {
     #[error("connection refused")]
     Refused,
-    #[error("connection timed out after {}", humantime::format_duration(*.0))]
+    #[error("connection timed out after {}", crate::wording::seconds(*.0))]
     TimedOut(Duration),
+    /// The operating system gave up (ETIMEDOUT) before the timeout we were asked to wait.
+    #[error(
+        "connection timed out after {}: the operating system gave up before the {} timeout asked for",
+        crate::wording::seconds(*waited),
+        crate::wording::seconds(*asked)
+    )]
+    OsTimedOut { waited: Duration, asked: Duration },
     #[error("host unreachable")]
     HostUnreachable,
     #[error("network unreachable")]
@@ -200,7 +245,7 @@ impl ConnectFailure {
     pub fn kind(&self) -> FailureClass {
         match self {
             ConnectFailure::Refused => FailureClass::Refused,
-            ConnectFailure::TimedOut(_) => FailureClass::TimedOut,
+            ConnectFailure::TimedOut(_) | ConnectFailure::OsTimedOut { .. } => FailureClass::TimedOut,
             ConnectFailure::HostUnreachable => FailureClass::HostUnreachable,
             ConnectFailure::NetworkUnreachable => FailureClass::NetworkUnreachable,
             ConnectFailure::AddressNotAvailable => FailureClass::AddressNotAvailable,
@@ -216,6 +261,16 @@ impl ConnectFailure {
 
     pub fn hint(&self) -> &'static str {
         self.kind().hint()
+    }
+
+    /// A timeout the OS reported well before `asked` is the OS giving up, not our timer.
+    fn os_gave_up_before(self, asked: Duration) -> Self {
+        match self {
+            ConnectFailure::TimedOut(waited) if waited + Duration::from_millis(100) < asked => {
+                ConnectFailure::OsTimedOut { waited, asked }
+            }
+            other => other,
+        }
     }
 
     /// Sorts an OS error from `operation` into a class. The OS's own timeout (ETIMEDOUT) is
@@ -281,6 +336,7 @@ pub async fn connect(remote: SocketAddr, opts: &ConnectOptions) -> ConnectOutcom
         // Writable means the handshake finished, one way or the other: SO_ERROR tells which.
         Ok(Ok(())) => settle_handshake(stream.take_error(), || stream.peer_addr(), elapsed),
     };
+    let result = result.map_err(|failure| failure.os_gave_up_before(opts.timeout));
     if result.is_ok() && !reset_by_peer {
         reset_by_peer = reset_already(&stream);
     }
@@ -387,6 +443,11 @@ fn prepare_socket(remote: SocketAddr, opts: &ConnectOptions) -> Result<Socket, (
     // Probes are tiny; Nagle would only matter if we sent data, but make the socket behave
     // like an interactive client's.
     socket.set_tcp_nodelay(true).map_err(|e| ("set TCP_NODELAY", e))?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(err) = socket.set_tcp_user_timeout(Some(kernel_user_timeout(opts.timeout))) {
+        // Not fatal: should the kernel then give up first, the failure says so.
+        tracing::debug!("cannot set TCP_USER_TIMEOUT: {err}");
+    }
     if let Some(interface) = &opts.interface {
         bind_interface(&socket, interface)?;
     }
@@ -474,8 +535,51 @@ mod tests {
     fn timeout_message_names_the_wait() {
         assert_eq!(
             ConnectFailure::TimedOut(Duration::from_secs(21)).to_string(),
-            "connection timed out after 21s"
+            "connection timed out after 21 s"
         );
+        assert_eq!(
+            ConnectFailure::TimedOut(Duration::from_nanos(3_054_173_000)).to_string(),
+            "connection timed out after 3.05 s"
+        );
+        let early = ConnectFailure::TimedOut(Duration::from_nanos(3_054_173_000))
+            .os_gave_up_before(Duration::from_secs(10));
+        assert_eq!(
+            early.to_string(),
+            "connection timed out after 3.05 s: the operating system gave up before the 10 s timeout asked for"
+        );
+        assert_eq!(early.kind(), FailureClass::TimedOut);
+        // Our own timer firing is not the OS giving up.
+        let ours =
+            ConnectFailure::TimedOut(Duration::from_secs(10)).os_gave_up_before(Duration::from_secs(10));
+        assert_eq!(ours, ConnectFailure::TimedOut(Duration::from_secs(10)));
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn each_socket_outlasts_the_timeout_asked_for() {
+        for (asked, want) in [
+            (Duration::from_millis(500), Duration::from_millis(1500)),
+            (Duration::from_secs(21), Duration::from_secs(22)),
+            (Duration::from_secs(300), Duration::from_secs(301)),
+        ] {
+            let opts = ConnectOptions { timeout: asked, ..ConnectOptions::default() };
+            let socket = prepare_socket("127.0.0.1:1".parse().unwrap(), &opts).unwrap();
+            assert_eq!(socket.tcp_user_timeout().unwrap(), Some(want), "{asked:?}");
+        }
+        assert_eq!(kernel_user_timeout(Duration::MAX), Duration::from_millis(u64::from(u32::MAX)));
+    }
+
+    #[test]
+    fn applied_timeout_is_clamped_only_where_the_os_cannot_be_raised() {
+        let long = Duration::from_secs(300);
+        let applied = applied_connect_timeout(long);
+        if cfg!(windows) {
+            assert_eq!(applied.timeout, WINDOWS_CONNECT_TIMEOUT);
+            assert!(applied.warning.unwrap().contains("using 21 s"));
+        } else {
+            assert_eq!(applied, AppliedTimeout { timeout: long, warning: None });
+        }
+        assert_eq!(applied_connect_timeout(Duration::from_secs(2)).timeout, Duration::from_secs(2));
     }
 
     #[tokio::test]

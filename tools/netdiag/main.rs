@@ -263,8 +263,18 @@ fn server_list(command: &str, dns_args: &ProbeArgs) -> Result<ServerList, u8> {
     Ok(found.list)
 }
 
-fn check_options(probe: &ProbeArgs) -> CheckOptions {
-    CheckOptions { connect_timeout: probe.timeout, dns_timeout: probe.dns_timeout, ..CheckOptions::default() }
+/// The options every probing subcommand shares; a `-w` the platform cannot wait for is lowered
+/// with a warning, so reports show the timeout that really applied.
+fn check_options(command: &str, probe: &ProbeArgs) -> CheckOptions {
+    let applied = netdiag_common::tcp::applied_connect_timeout(probe.timeout);
+    if let Some(warning) = &applied.warning {
+        eprintln!("netdiag {command}: warning: {warning}");
+    }
+    CheckOptions {
+        connect_timeout: applied.timeout,
+        dns_timeout: probe.dns_timeout,
+        ..CheckOptions::default()
+    }
 }
 
 fn runtime() -> io::Result<tokio::runtime::Runtime> {
@@ -293,7 +303,7 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
         Err(code) => return Ok(code),
     };
     let settings = AppSettings::from_process();
-    let opts = CheckOptions { max_parallel: args.parallel, ..check_options(&args.probe) };
+    let opts = CheckOptions { max_parallel: args.parallel, ..check_options("check", &args.probe) };
     let start = Instant::now();
     let reports = runtime()?.block_on(check::check_targets(&targets, &opts, &settings, &servers));
     let elapsed = start.elapsed();
@@ -337,7 +347,7 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
         Err(code) => return Ok(code),
     };
     let settings = AppSettings::from_process();
-    let opts = check_options(&args.probe);
+    let opts = check_options("tnc", &args.probe);
     let report = runtime()?.block_on(check::check_target(&target, &opts, &settings, &servers));
     let view = report::TncView::from_report(&report);
     let level = match args.information_level {
@@ -365,7 +375,7 @@ fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
         Err(code) => return Ok(code),
     };
     let settings = AppSettings::from_process();
-    let opts = check_options(&args.probe);
+    let opts = check_options("deps", &args.probe);
     let start = Instant::now();
     let found = runtime()?.block_on(check::check_dependencies(&opts, &settings, &servers));
     let elapsed = start.elapsed();

@@ -311,11 +311,7 @@ fn ms_text(d: Duration) -> String {
 }
 
 fn secs_text(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{} s", d.as_secs())
-    } else {
-        humantime::format_duration(d).to_string()
-    }
+    crate::wording::seconds(d)
 }
 
 fn environment_line(e: &EnvironmentStage) -> String {

@@ -100,6 +100,9 @@ pub fn render_summary_text(w: &mut impl Write, run: &RunRecord) -> io::Result<()
         let parts: Vec<String> = run.failures.iter().map(|(class, n)| format!("{class} {n}")).collect();
         writeln!(w, "Failures: {}", parts.join(", "))?;
     }
+    if let Some(timeout) = run.timeout {
+        writeln!(w, "Timeout: {} per attempt", crate::wording::seconds(timeout))?;
+    }
     if let Some(waited) = run.abandoned_after {
         writeln!(
             w,
@@ -219,6 +222,8 @@ pub struct SummaryRecord<'a> {
     pub interrupted: bool,
     /// How long the attempt in flight at Ctrl-C had waited (not counted); null otherwise.
     pub abandoned_after_ms: Option<f64>,
+    /// The connect timeout that really applied to each attempt.
+    pub timeout_ms: Option<f64>,
 }
 
 impl<'a> SummaryRecord<'a> {
@@ -243,6 +248,7 @@ impl<'a> SummaryRecord<'a> {
             failures_by_class: run.failures.iter().map(|(class, n)| (class.id(), *n)).collect(),
             interrupted: run.interrupted,
             abandoned_after_ms: run.abandoned_after.map(ms),
+            timeout_ms: run.timeout.map(ms),
         }
     }
 }
@@ -330,7 +336,7 @@ mod tests {
             text(|w| render_attempt_text(w, "db.example:1433", &ok, Some("127.0.0.2".parse().unwrap()))),
             "Connected to db.example:1433, time taken: 0.412ms [new IP 127.0.0.2]\n"
         );
-        let mut run = RunRecord::default();
+        let mut run = RunRecord { timeout: Some(Duration::from_millis(2500)), ..RunRecord::default() };
         for a in [&ok, &refused, &attempt(3, 600, Ok(())), &attempt(4, 2_000, Ok(()))] {
             run.record(a);
         }
@@ -338,8 +344,12 @@ mod tests {
             text(|w| render_summary_text(w, &run)),
             "Complete: 3/4 successful attempts (75%). Average success time: 1.004ms\n\
              Statistics: min/avg/max/mdev = 0.412/1.004/2.000/0.708 ms, p50 = 0.600 ms, p95 = 2.000 ms, loss = 25% (1/4 failed)\n\
-             Failures: refused 1\n"
+             Failures: refused 1\n\
+             Timeout: 2.5 s per attempt\n"
         );
+        let v: serde_json::Value =
+            serde_json::from_str(&text(|w| render_summary_json(w, "db.example:1433", &run))).unwrap();
+        assert_eq!(v["timeout_ms"], 2500.0);
     }
 
     #[test]
