@@ -245,7 +245,7 @@ pub async fn dns_stage(
         Err(LookupError::NxDomain { .. }) => (DnsResult::NxDomain, "nxdomain", vec![]),
         Err(LookupError::NoData { .. }) => (DnsResult::NoData, "no_data", vec![]),
         Err(LookupError::AllServersFailed { .. }) => (DnsResult::AllFailed, "all_servers_failed", vec![]),
-        Err(LookupError::NoServers) => (DnsResult::AllFailed, "no_servers", vec![]),
+        Err(LookupError::NoServers) => (DnsResult::NoServers, "no_servers", vec![]),
     };
     let class = found.result().err().map(|e| tcp::FailureClass::from_lookup(&e).id());
     let hosts_file_answered = matches!(found.answered_by, AnsweredBy::HostsFile { .. });
@@ -258,7 +258,8 @@ pub async fn dns_stage(
         cname_chain: cname_chain.clone(),
         elapsed: found.elapsed,
     };
-    (stage, DnsEvidence { servers: evidence, result, cname_chain, hosts_file_answered })
+    let servers_source = servers.source.to_string();
+    (stage, DnsEvidence { servers: evidence, result, cname_chain, hosts_file_answered, servers_source })
 }
 
 fn route_stage(address: IpAddr, private_ip: Option<IpAddr>) -> (RouteStage, RouteEvidence) {
@@ -639,7 +640,9 @@ mod tests {
         assert_eq!(dns.result, "no_servers");
         assert!(r.addresses.is_empty());
         assert!(r.name_unresolved());
-        assert!(r.findings.iter().any(|f| f.id == FindingId::DnsAllServersFailed), "{:?}", r.findings);
+        let ids: Vec<FindingId> = r.findings.iter().map(|f| f.id).collect();
+        assert_eq!(ids, [FindingId::NoDnsServers], "{:?}", r.findings);
+        assert_eq!(dns.class, Some("no_dns_servers"));
     }
 
     #[tokio::test]

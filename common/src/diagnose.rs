@@ -75,6 +75,9 @@ pub enum DnsResult {
     NoData,
     /// No server gave a usable answer.
     AllFailed,
+    /// There was no server to ask (no resolv.conf, or one without `nameserver`), and the
+    /// hosts file did not answer.
+    NoServers,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +89,8 @@ pub struct DnsEvidence {
     pub cname_chain: Vec<String>,
     /// The hosts file answered, so no server was needed.
     pub hosts_file_answered: bool,
+    /// Where the server list came from (`/etc/resolv.conf`, `WEBSITE_DNS_SERVER/...`).
+    pub servers_source: String,
 }
 
 impl DnsEvidence {
@@ -207,6 +212,7 @@ finding_ids! {
     DnsHostsFile => "dns_hosts_file",
     DnsAllServersTimedOut => "dns_all_servers_timed_out",
     DnsAllServersFailed => "dns_all_servers_failed",
+    NoDnsServers => "no_dns_servers",
     DnsServerDead => "dns_server_dead",
     DnsServerError => "dns_server_error",
     DnsNxdomain => "dns_nxdomain",
@@ -351,6 +357,18 @@ fn dns_findings(c: &mut Ctx<'_>, dns: &DnsEvidence) {
         }
     }
 
+    if dns.result == DnsResult::NoServers {
+        c.push(
+            FindingId::NoDnsServers,
+            Severity::Failure,
+            host.clone(),
+            format!("No DNS server is configured, so {host} cannot be resolved (none in {}).", dns.servers_source),
+            vec![format!("DNS servers: none (from {})", dns.servers_source)],
+            "Set WEBSITE_DNS_SERVER (and WEBSITE_DNS_ALT_SERVER) to the DNS servers the app must use, or fix resolv.conf so it names them (nameserver lines); --dns-server tests a server directly.",
+        );
+        return;
+    }
+
     let all_lines: Vec<String> = dns.servers.iter().map(server_line).collect();
     let timed_out = |s: &ServerEvidence| matches!(s.outcome, ServerOutcome::TimedOut { .. });
     let answered = |s: &ServerEvidence| matches!(s.outcome, ServerOutcome::Answered { .. });
@@ -463,7 +481,7 @@ fn name_result_findings(c: &mut Ctx<'_>, dns: &DnsEvidence) {
             "Add an A (or AAAA) record for the name, or check that you used the right hostname.",
         ),
         DnsResult::Addresses(addrs) => private_endpoint_findings(c, dns, addrs),
-        DnsResult::AllFailed => {}
+        DnsResult::AllFailed | DnsResult::NoServers => {}
     }
 }
 
@@ -720,6 +738,7 @@ mod tests {
             result,
             cname_chain: chain.iter().map(|s| s.to_string()).collect(),
             hosts_file_answered: false,
+            servers_source: "/etc/resolv.conf".into(),
         })
     }
 
@@ -947,6 +966,16 @@ mod tests {
                 vec![(F::DnsAllServersTimedOut, Failure)],
             ),
             (
+                "no dns servers configured",
+                Evidence {
+                    settings: no_vnet(),
+                    target: target("db.corp.example", 1433),
+                    dns: dns(vec![], DnsResult::NoServers, &[]),
+                    addresses: vec![],
+                },
+                vec![(F::NoDnsServers, Failure)],
+            ),
+            (
                 "all dns servers failed differently",
                 Evidence {
                     settings: vnet(false),
@@ -1086,6 +1115,7 @@ mod tests {
                         result: DnsResult::Addresses(vec![ip("10.0.2.5")]),
                         cname_chain: vec![],
                         hosts_file_answered: true,
+                        servers_source: "/etc/resolv.conf".into(),
                     }),
                     addresses: vec![],
                 },
@@ -1173,6 +1203,20 @@ mod tests {
         };
         let f = &diagnose(&e)[0];
         assert!(f.summary.starts_with("0.0.0.0 is an unspecified address:"), "{}", f.summary);
+    }
+
+    #[test]
+    fn no_dns_servers_names_the_fix_not_a_server_failure() {
+        let e = Evidence {
+            settings: no_vnet(),
+            target: target("db.corp.example", 1433),
+            dns: dns(vec![], DnsResult::NoServers, &[]),
+            addresses: vec![],
+        };
+        let f = &diagnose(&e)[0];
+        assert!(f.summary.contains("No DNS server is configured"), "{}", f.summary);
+        assert!(!f.summary.contains("usable answer"), "{}", f.summary);
+        assert!(f.next_step.contains("WEBSITE_DNS_SERVER") && f.next_step.contains("resolv.conf"));
     }
 
     #[test]

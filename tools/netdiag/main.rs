@@ -252,11 +252,24 @@ fn env_var(name: &str) -> Option<String> {
 }
 
 /// The DNS servers to ask: `--dns-server` in order, else the app's own (`WEBSITE_DNS_SERVER`,
-/// `WEBSITE_DNS_ALT_SERVER`, resolv.conf). A broken setting is bad input; a missing
-/// resolv.conf only leaves IP literals checkable, so it is a warning.
-fn server_list(command: &str, dns_args: &ProbeArgs) -> Result<ServerList, u8> {
-    let found = servers::servers_for_tool(&dns_args.dns_servers, &env_var, &servers::default_resolv_conf())
-        .map_err(|e| usage(command, e))?;
+/// `WEBSITE_DNS_ALT_SERVER`, resolv.conf). A broken setting is bad input when a name must be
+/// resolved; with only IP literals to check it cannot matter, so it is a warning and no server
+/// is used. A missing resolv.conf only leaves IP literals checkable, so it is a warning too.
+fn server_list(command: &str, dns_args: &ProbeArgs, needs_dns: bool) -> Result<ServerList, u8> {
+    let found =
+        match servers::servers_for_tool(&dns_args.dns_servers, &env_var, &servers::default_resolv_conf()) {
+            Ok(found) => found,
+            Err(e) if !needs_dns && dns_args.dns_servers.is_empty() => {
+                eprintln!("netdiag {command}: warning: ignoring {e}: every target is an IP address");
+                return Ok(ServerList {
+                    servers: Vec::new(),
+                    source: servers::ServerSource::WebsiteDnsServer,
+                    env_timeout: None,
+                    warnings: Vec::new(),
+                });
+            }
+            Err(e) => return Err(usage(command, e)),
+        };
     for warning in &found.warnings {
         eprintln!("netdiag {command}: warning: {warning}");
     }
@@ -298,7 +311,8 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     if targets.is_empty() {
         return Ok(usage("check", "no targets: the targets file lists none"));
     }
-    let servers = match server_list("check", &args.probe) {
+    let needs_dns = targets.iter().any(|t| t.host.ip().is_none());
+    let servers = match server_list("check", &args.probe, needs_dns) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -342,7 +356,7 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
         Ok(t) => t,
         Err(e) => return Ok(usage("tnc", format_args!("bad host '{}': {e}", args.host))),
     };
-    let servers = match server_list("tnc", &args.probe) {
+    let servers = match server_list("tnc", &args.probe, target.host.ip().is_none()) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -370,7 +384,7 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
 }
 
 fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
-    let servers = match server_list("deps", &args.probe) {
+    let servers = match server_list("deps", &args.probe, true) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };

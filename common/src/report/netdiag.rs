@@ -326,8 +326,10 @@ fn environment_line(e: &EnvironmentStage) -> String {
 
 fn dns_servers_line(e: &EnvironmentStage) -> String {
     let list: Vec<String> = e.dns_servers.iter().map(ToString::to_string).collect();
-    let list = if list.is_empty() { "(none)".to_owned() } else { list.join(", ") };
-    format!("{list} from {}, {} per server", e.dns_servers_source, secs_text(e.dns_timeout))
+    if list.is_empty() {
+        return format!("none configured in {}", e.dns_servers_source);
+    }
+    format!("{} from {}, {} per server", list.join(", "), e.dns_servers_source, secs_text(e.dns_timeout))
 }
 
 fn route_text(r: &RouteStage) -> String {
