@@ -113,6 +113,9 @@ pub enum RouteEvidence {
         source: IpAddr,
         interface: Option<String>,
         gateway: Option<IpAddr>,
+        /// False when the route table could not be read: no gateway then means "unknown",
+        /// not "on-link".
+        gateway_known: bool,
     },
     NoRoute(String),
     /// Not looked up (the lookup itself failed for a local reason).
@@ -124,7 +127,12 @@ impl RouteEvidence {
     /// the route is unknown.
     pub fn from_lookup(result: &Result<crate::env::RouteInfo, crate::env::EnvError>) -> Self {
         match result {
-            Ok(r) => Self::Route { source: r.source, interface: r.interface.clone(), gateway: r.via_gateway },
+            Ok(r) => Self::Route {
+                source: r.source,
+                interface: r.interface.clone(),
+                gateway: r.via_gateway,
+                gateway_known: r.gateway_known,
+            },
             Err(crate::env::EnvError::NoRoute { source, .. }) => Self::NoRoute(source.to_string()),
             Err(e) => Self::Unknown(e.to_string()),
         }
@@ -294,10 +302,14 @@ fn server_line(s: &ServerEvidence) -> String {
 
 fn route_lines(route: &RouteEvidence) -> Vec<String> {
     match route {
-        RouteEvidence::Route { source, interface, gateway } => vec![format!(
+        RouteEvidence::Route { source, interface, gateway, gateway_known } => vec![format!(
             "route: source {source}{}{}",
             interface.as_ref().map(|i| format!(" on {i}")).unwrap_or_default(),
-            gateway.map(|g| format!(" via gateway {g}")).unwrap_or_else(|| " (on-link, no gateway)".into()),
+            match (gateway, gateway_known) {
+                (Some(g), _) => format!(" via gateway {g}"),
+                (None, true) => " (on-link, no gateway)".to_owned(),
+                (None, false) => " (gateway unknown: the route table could not be read)".to_owned(),
+            },
         )],
         RouteEvidence::NoRoute(why) => vec![format!("route: none ({why})")],
         RouteEvidence::Unknown(why) => vec![format!("route: unknown ({why})")],
@@ -502,7 +514,14 @@ fn private_endpoint_findings(c: &mut Ctx<'_>, dns: &DnsEvidence, addrs: &[IpAddr
             FindingId::PrivateEndpointPublicAddress,
             Severity::Failure,
             host.clone(),
-            format!("{host} goes through the private endpoint name {pl} but resolves to a public address, so traffic does not use the private endpoint."),
+            format!(
+                "{host} goes through the private endpoint name {pl} but resolves to {}, not a private address, so traffic does not use the private endpoint.",
+                public
+                    .iter()
+                    .map(|a| format!("{a} ({})", classify(*a).describe()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             evidence,
             &format!(
                 "Link the private DNS zone {zone} to the app's virtual network, or have your custom DNS server forward that zone to Azure DNS (168.63.129.16); then check again."
@@ -714,6 +733,7 @@ mod tests {
             source: ip(src),
             interface: Some("eth0".into()),
             gateway: Some(ip("10.0.0.1")),
+            gateway_known: true,
         }
     }
 
@@ -1217,6 +1237,43 @@ mod tests {
         assert!(f.summary.contains("No DNS server is configured"), "{}", f.summary);
         assert!(!f.summary.contains("usable answer"), "{}", f.summary);
         assert!(f.next_step.contains("WEBSITE_DNS_SERVER") && f.next_step.contains("resolv.conf"));
+    }
+
+    #[test]
+    fn route_evidence_never_claims_on_link_when_the_gateway_is_unknown() {
+        let unknown = RouteEvidence::Route {
+            source: ip("10.0.1.4"),
+            interface: None,
+            gateway: None,
+            gateway_known: false,
+        };
+        let lines = route_lines(&unknown);
+        assert_eq!(lines, ["route: source 10.0.1.4 (gateway unknown: the route table could not be read)"]);
+        let on_link = RouteEvidence::Route {
+            source: ip("10.0.1.4"),
+            interface: None,
+            gateway: None,
+            gateway_known: true,
+        };
+        assert_eq!(route_lines(&on_link), ["route: source 10.0.1.4 (on-link, no gateway)"]);
+    }
+
+    #[test]
+    fn private_endpoint_on_a_non_public_address_is_not_called_public() {
+        let e = Evidence {
+            settings: no_vnet(),
+            target: target("acct.blob.core.windows.net", 443),
+            dns: dns(
+                vec![answered("10.0.0.4")],
+                DnsResult::Addresses(vec![ip("100.64.0.10")]),
+                &["acct.privatelink.blob.core.windows.net"],
+            ),
+            addresses: vec![],
+        };
+        let f = &diagnose(&e)[0];
+        assert_eq!(f.id, F::PrivateEndpointPublicAddress);
+        assert!(!f.summary.contains("public address"), "{}", f.summary);
+        assert!(f.summary.contains("100.64.0.10 (shared address space"), "{}", f.summary);
     }
 
     #[test]

@@ -197,7 +197,11 @@ pub fn write_env_text(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
     if !s.warnings.is_empty() {
         writeln!(w, "\nWarnings")?;
         for warn in &s.warnings {
-            writeln!(w, "  {}={}: {}", warn.setting, warn.value, warn.problem)?;
+            if warn.value.is_empty() {
+                writeln!(w, "  {}: {}", warn.setting, warn.problem)?;
+            } else {
+                writeln!(w, "  {}={}: {}", warn.setting, warn.value, warn.problem)?;
+            }
         }
     }
 
@@ -215,8 +219,26 @@ pub fn write_env_text(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
     match &snapshot.routes {
         Ok(_) => {
             let defaults = default_routes(snapshot);
-            if defaults.is_empty() {
-                writeln!(w, "  (none: only directly connected networks are reachable)")?;
+            let via_gateway: Vec<&Route> = snapshot
+                .routes
+                .as_ref()
+                .map(|t| t.routes.iter().filter(|r| r.gateway.is_some()).collect())
+                .unwrap_or_default();
+            match (defaults.is_empty(), via_gateway.is_empty()) {
+                (true, true) => writeln!(w, "  (none: only directly connected networks are reachable)")?,
+                (true, false) => {
+                    // Saying "only directly connected" here would contradict these routes.
+                    writeln!(w, "  (none; beyond directly connected networks, only these are reachable:)")?;
+                    for r in via_gateway {
+                        let via = r.gateway.map(|g| format!("via {g} ")).unwrap_or_default();
+                        writeln!(
+                            w,
+                            "  {}/{} {via}dev {} metric {}",
+                            r.destination, r.prefix_len, r.interface, r.metric
+                        )?;
+                    }
+                }
+                (false, _) => {}
             }
             for r in defaults {
                 let via = r.gateway.map(|g| format!("via {g} ")).unwrap_or_default();
@@ -760,6 +782,33 @@ mod tests {
         assert_eq!(v["available_addresses"], 11);
         assert_eq!(v["verdict"], "below_recommendation");
         assert_eq!(v["reserved_addresses"][4], "10.0.0.15");
+    }
+
+    #[test]
+    fn env_text_never_contradicts_its_own_evidence() {
+        let mut settings = AppSettings::default();
+        settings.warnings.push(crate::env::SettingWarning {
+            setting: "DNS servers".into(),
+            value: String::new(),
+            problem: "cannot read /etc/resolv.conf".into(),
+        });
+        let snap = EnvSnapshot {
+            settings,
+            interfaces: Ok(vec![]),
+            // No default route, but 100.64.0.0/24 through 10.77.0.2.
+            routes: Ok(RouteTable::parse_proc_ipv4(
+                "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n \
+                 eth0\t00004064\t02004D0A\t0003\t0\t0\t0\t00FFFFFF\n \
+                 eth0\t00004D0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\n",
+            )),
+            dns_servers: Some(vec![]),
+            route_checks: vec![],
+        };
+        let t = text(|w| write_env_text(w, &snap));
+        assert!(!t.contains("only directly connected networks are reachable"), "{t}");
+        assert!(t.contains("100.64.0.0/24 via 10.77.0.2 dev eth0"), "{t}");
+        assert!(t.contains("  DNS servers: cannot read /etc/resolv.conf\n"), "{t}");
+        assert!(!t.contains("=:"), "{t}");
     }
 
     #[test]
