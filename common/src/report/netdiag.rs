@@ -579,6 +579,9 @@ pub struct TncView {
     #[serde(rename = "ConnectTimeMs")]
     pub connect_time_ms: Option<f64>,
     pub failure_class: Option<String>,
+    /// The TCP connect timeout that really applied (after any platform limit).
+    #[serde(rename = "TimeoutMs")]
+    pub timeout_ms: f64,
     /// The lines Test-NetConnection writes as warnings, without the `WARNING: ` prefix.
     pub warnings: Vec<String>,
 }
@@ -622,6 +625,7 @@ impl TncView {
             tcp_test_succeeded: connected,
             connect_time_ms: tcp.filter(|t| t.connected).map(|t| crate::millis::ms(t.elapsed)),
             failure_class,
+            timeout_ms: crate::millis::ms(r.environment.tcp_timeout),
             warnings,
         }
     }
@@ -729,6 +733,7 @@ mod tests {
             tcp_test_succeeded: succeeded,
             connect_time_ms: succeeded.then_some(1.5),
             failure_class: (!succeeded).then(|| "timed_out".to_owned()),
+            timeout_ms: 21000.0,
             warnings: if succeeded { vec![] } else { vec!["TCP connect to (10.0.2.5 : 1433) failed".into()] },
         }
     }
@@ -757,6 +762,7 @@ mod tests {
         assert_eq!(v["TcpTestSucceeded"], true);
         assert_eq!(v["NameResolutionResults"][1], "fd00::5");
         assert_eq!(v["NextHop"], "0.0.0.0");
+        assert_eq!(v["TimeoutMs"], 21000.0);
     }
 
     #[test]
