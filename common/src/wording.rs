@@ -35,7 +35,7 @@ fn takes_an(word: &str) -> bool {
 pub fn seconds(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 999.5 {
-        if ms < 10.0 && d.subsec_nanos() % 1_000_000 != 0 {
+        if ms < 10.0 && !d.subsec_nanos().is_multiple_of(1_000_000) {
             return format!("{ms:.2} ms");
         }
         return format!("{ms:.0} ms");
