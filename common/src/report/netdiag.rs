@@ -136,6 +136,12 @@ fn opt(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("(not set)")
 }
 
+/// `10.0.0.0/24 via 10.0.0.1 dev eth0 metric 0`, as `ip route` writes it.
+fn route_line(r: &Route) -> String {
+    let via = r.gateway.map(|g| format!("via {g} ")).unwrap_or_default();
+    format!("{}/{} {via}dev {} metric {}", r.destination, r.prefix_len, r.interface, r.metric)
+}
+
 pub fn write_env_text(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<()> {
     let s = &snapshot.settings;
     writeln!(w, "App Service settings")?;
@@ -230,23 +236,13 @@ pub fn write_env_text(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
                     // Saying "only directly connected" here would contradict these routes.
                     writeln!(w, "  (none; beyond directly connected networks, only these are reachable:)")?;
                     for r in via_gateway {
-                        let via = r.gateway.map(|g| format!("via {g} ")).unwrap_or_default();
-                        writeln!(
-                            w,
-                            "  {}/{} {via}dev {} metric {}",
-                            r.destination, r.prefix_len, r.interface, r.metric
-                        )?;
+                        writeln!(w, "  {}", route_line(r))?;
                     }
                 }
                 (false, _) => {}
             }
             for r in defaults {
-                let via = r.gateway.map(|g| format!("via {g} ")).unwrap_or_default();
-                writeln!(
-                    w,
-                    "  {}/{} {via}dev {} metric {}",
-                    r.destination, r.prefix_len, r.interface, r.metric
-                )?;
+                writeln!(w, "  {}", route_line(r))?;
             }
         }
         Err(e) => writeln!(w, "  unknown: {e}")?,
