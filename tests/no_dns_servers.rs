@@ -141,6 +141,10 @@ fn a_malformed_website_dns_server_never_blocks_an_ip_literal() {
     assert_eq!(r.json()["TcpTestSucceeded"], true, "{r}");
     let r = in_ns(&lab.app, Resolv::Empty, "tcpping", &[&literal, "-n", "1", "--json"], &bad);
     r.expect_code(0);
+    let by_address = [bad[0], ("CUSTOMCONNSTR_cache", "Host=10.77.0.2;Port=8080;Password=NOTASECRET")];
+    let r = in_ns(&lab.app, Resolv::Empty, "netdiag", &["deps", "--json"], &by_address);
+    r.expect_code(0);
+    assert_eq!(finding_ids(&r.json()["dependencies"][0]["check"]), ["tcp_connected"], "{r}");
 
     // A name still needs the setting fixed: bad input, one line.
     let r = in_ns(&lab.app, Resolv::Empty, "netdiag", &["check", NAME, &literal], &bad);

@@ -384,11 +384,18 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
 }
 
 fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
-    let servers = match server_list("deps", &args.probe, true) {
+    let settings = AppSettings::from_process();
+    // Dependencies named by IP address are checked even when the DNS setting is broken.
+    let needs_dns = settings
+        .connection_strings
+        .iter()
+        .filter_map(|c| c.dependencies().ok())
+        .flatten()
+        .any(|d| target::Host::parse(&d.host).map_or(true, |h| h.ip().is_none()));
+    let servers = match server_list("deps", &args.probe, needs_dns) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let settings = AppSettings::from_process();
     let opts = check_options("deps", &args.probe);
     let start = Instant::now();
     let found = runtime()?.block_on(check::check_dependencies(&opts, &settings, &servers));
