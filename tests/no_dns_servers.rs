@@ -146,8 +146,23 @@ fn a_malformed_website_dns_server_never_blocks_an_ip_literal() {
     r.expect_code(0);
     assert_eq!(finding_ids(&r.json()["dependencies"][0]["check"]), ["tcp_connected"], "{r}");
 
-    // A name still needs the setting fixed: bad input, one line.
-    let r = in_ns(&lab.app, Resolv::Empty, "netdiag", &["check", NAME, &literal], &bad);
+    // Next to a name, the address is still checked; the name cannot be resolved.
+    let r = in_ns(&lab.app, Resolv::Empty, "netdiag", &["check", "--json", NAME, &literal], &bad);
+    r.expect_code(1);
+    let doc = r.json();
+    let name = &doc["targets"][0];
+    assert_eq!(finding_ids(name), ["no_dns_servers"], "{r}");
+    assert!(name["findings"][0]["summary"].as_str().unwrap().contains("not-an-ip"), "{r}");
+    assert_eq!(finding_ids(&doc["targets"][1]), ["tcp_connected"], "{r}");
+    assert!(r.stderr().contains("names cannot be resolved; IP addresses are checked"), "{r}");
+
+    // No dependency at all: nothing needs DNS, and deps says so.
+    let r = in_ns(&lab.app, Resolv::Empty, "netdiag", &["deps"], &bad);
+    r.expect_code(0);
+    assert!(r.stdout().starts_with("No dependencies found"), "{r}");
+
+    // Only names: nothing could be checked, so it is bad input, one line, as in tcpping.
+    let r = in_ns(&lab.app, Resolv::Empty, "netdiag", &["check", NAME], &bad);
     r.expect_code(2);
     assert_eq!(r.stderr().lines().count(), 1, "{r}");
 }

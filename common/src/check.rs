@@ -258,7 +258,12 @@ pub async fn dns_stage(
         cname_chain: cname_chain.clone(),
         elapsed: found.elapsed,
     };
-    let servers_source = servers.source.to_string();
+    // An empty list with warnings means the setting was there but unusable: say which.
+    let servers_source = if servers.servers.is_empty() && !servers.warnings.is_empty() {
+        format!("{} ({})", servers.source, servers.warnings.join("; "))
+    } else {
+        servers.source.to_string()
+    };
     (stage, DnsEvidence { servers: evidence, result, cname_chain, hosts_file_answered, servers_source })
 }
 

@@ -251,21 +251,50 @@ fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// Which targets need DNS, to decide what a broken DNS setting may block.
+#[derive(Clone, Copy)]
+struct DnsNeed {
+    any_name: bool,
+    any_address: bool,
+}
+
+impl DnsNeed {
+    fn of(hosts: impl IntoIterator<Item = bool>) -> Self {
+        let mut need = Self { any_name: false, any_address: false };
+        for is_name in hosts {
+            need.any_name |= is_name;
+            need.any_address |= !is_name;
+        }
+        need
+    }
+
+    /// Every target is a name: nothing could be checked without DNS.
+    fn only_names(self) -> bool {
+        self.any_name && !self.any_address
+    }
+}
+
 /// The DNS servers to ask: `--dns-server` in order, else the app's own (`WEBSITE_DNS_SERVER`,
-/// `WEBSITE_DNS_ALT_SERVER`, resolv.conf). A broken setting is bad input when a name must be
-/// resolved; with only IP literals to check it cannot matter, so it is a warning and no server
-/// is used. A missing resolv.conf only leaves IP literals checkable, so it is a warning too.
-fn server_list(command: &str, dns_args: &ProbeArgs, needs_dns: bool) -> Result<ServerList, u8> {
+/// `WEBSITE_DNS_ALT_SERVER`, resolv.conf). A malformed `WEBSITE_DNS_SERVER` never blocks an IP
+/// literal: while any target is an address it is a warning, no server is used, and names fail
+/// as `no_dns_servers` naming the setting. Only when every target is a name is it bad input,
+/// as in tcpping. A missing resolv.conf only leaves IP literals checkable: a warning too.
+fn server_list(command: &str, dns_args: &ProbeArgs, need: DnsNeed) -> Result<ServerList, u8> {
     let found =
         match servers::servers_for_tool(&dns_args.dns_servers, &env_var, &servers::default_resolv_conf()) {
             Ok(found) => found,
-            Err(e) if !needs_dns && dns_args.dns_servers.is_empty() => {
-                eprintln!("netdiag {command}: warning: ignoring {e}: every target is an IP address");
+            Err(e) if !need.only_names() && dns_args.dns_servers.is_empty() => {
+                let consequence = if need.any_name {
+                    "names cannot be resolved; IP addresses are checked"
+                } else {
+                    "no target needs DNS"
+                };
+                eprintln!("netdiag {command}: warning: ignoring {e}: {consequence}");
                 return Ok(ServerList {
                     servers: Vec::new(),
                     source: servers::ServerSource::WebsiteDnsServer,
                     env_timeout: None,
-                    warnings: Vec::new(),
+                    warnings: vec![e.to_string()],
                 });
             }
             Err(e) => return Err(usage(command, e)),
@@ -311,8 +340,8 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     if targets.is_empty() {
         return Ok(usage("check", "no targets: the targets file lists none"));
     }
-    let needs_dns = targets.iter().any(|t| t.host.ip().is_none());
-    let servers = match server_list("check", &args.probe, needs_dns) {
+    let need = DnsNeed::of(targets.iter().map(|t| t.host.ip().is_none()));
+    let servers = match server_list("check", &args.probe, need) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -356,7 +385,7 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
         Ok(t) => t,
         Err(e) => return Ok(usage("tnc", format_args!("bad host '{}': {e}", args.host))),
     };
-    let servers = match server_list("tnc", &args.probe, target.host.ip().is_none()) {
+    let servers = match server_list("tnc", &args.probe, DnsNeed::of([target.host.ip().is_none()])) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -386,13 +415,15 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
 fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
     let settings = AppSettings::from_process();
     // Dependencies named by IP address are checked even when the DNS setting is broken.
-    let needs_dns = settings
-        .connection_strings
-        .iter()
-        .filter_map(|c| c.dependencies().ok())
-        .flatten()
-        .any(|d| target::Host::parse(&d.host).map_or(true, |h| h.ip().is_none()));
-    let servers = match server_list("deps", &args.probe, needs_dns) {
+    let need = DnsNeed::of(
+        settings
+            .connection_strings
+            .iter()
+            .filter_map(|c| c.dependencies().ok())
+            .flatten()
+            .map(|d| target::Host::parse(&d.host).map_or(true, |h| h.ip().is_none())),
+    );
+    let servers = match server_list("deps", &args.probe, need) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
