@@ -648,3 +648,26 @@ fn special_purpose_ranges_are_probed() {
     r.expect_code(0);
     assert_eq!(r.json()["TcpTestSucceeded"], true, "{r}");
 }
+
+/// An address on the app's own link where nothing answers ARP: the kernel says "host
+/// unreachable" itself, and the finding must agree with the on-link route next to it.
+#[test]
+fn unanswered_address_on_the_link_is_not_blamed_on_a_router() {
+    if !support::privileged() {
+        return;
+    }
+    let w = world();
+    let app_if = w.lab.app.output(&format!("ip -o addr show to {APP_ADDR} | awk '{{print $2}}'"));
+    // Give up on ARP after one try of 200 ms rather than three of a second.
+    w.lab.app.sh(&format!(
+        "sysctl -qw net.ipv4.neigh.{0}.mcast_solicit=1 net.ipv4.neigh.{0}.retrans_time_ms=200",
+        app_if.trim()
+    ));
+    let (found, t, r) = check_ids(&w, &["10.77.0.99:443", "-w", "5s"], &[], 1);
+    assert_eq!(found, ["tcp_unreachable"], "{r}");
+    let a = &t["addresses"][0];
+    assert_eq!(a["tcp"]["class"], "host_unreachable", "{r}");
+    assert!(a["route"]["gateway"].is_null() && a["route"]["gateway_known"] == true, "{r}");
+    let summary = t["findings"][0]["summary"].as_str().unwrap();
+    assert!(summary.contains("on the local link") && !summary.contains("router"), "{r}");
+}

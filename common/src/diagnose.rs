@@ -686,6 +686,23 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
                 "A firewall is probably in the way: start with the NSGs, the host firewall and on-premises firewalls. {NSG_WHOLE_SUBNET}{private_hint} The target host may also be down or the IP wrong."
             ),
         ),
+        // On-link, "host unreachable" comes from this machine: nothing answered ARP or
+        // neighbour discovery. Blaming a router or a missing path would contradict the route.
+        TcpEvidence::HostUnreachable
+            if matches!(a.route, RouteEvidence::Route { gateway: None, gateway_known: true, .. }) =>
+        {
+            c.push(
+                FindingId::TcpUnreachable,
+                Severity::Failure,
+                subject.clone(),
+                format!(
+                    "{subject} is unreachable (host unreachable): the route says it is on the local link, but nothing there answered for {} (ARP or neighbour discovery).",
+                    a.address
+                ),
+                base,
+                "The host is down or not on this network, or the address is wrong; check the IP (or the DNS record) and that the host is running in the expected subnet.",
+            )
+        }
         TcpEvidence::HostUnreachable | TcpEvidence::NetworkUnreachable => c.push(
             FindingId::TcpUnreachable,
             Severity::Failure,
@@ -1274,6 +1291,33 @@ mod tests {
         assert_eq!(f.id, F::PrivateEndpointPublicAddress);
         assert!(!f.summary.contains("public address"), "{}", f.summary);
         assert!(f.summary.contains("100.64.0.10 (shared address space"), "{}", f.summary);
+    }
+
+    #[test]
+    fn host_unreachable_on_link_blames_the_link_not_a_router() {
+        let on_link = RouteEvidence::Route {
+            source: ip("10.0.1.4"),
+            interface: Some("eth0".into()),
+            gateway: None,
+            gateway_known: true,
+        };
+        let e = Evidence {
+            settings: no_vnet(),
+            target: target("10.0.1.99", 443),
+            dns: None,
+            addresses: vec![AddressEvidence::new(
+                ip("10.0.1.99"),
+                on_link,
+                Some(TcpEvidence::HostUnreachable),
+            )],
+        };
+        let f = &diagnose(&e)[0];
+        assert_eq!(f.id, F::TcpUnreachable);
+        assert!(f.summary.contains("on the local link"), "{}", f.summary);
+        assert!(!f.summary.contains("router"), "{}", f.summary);
+        // Through a gateway, a router may well be the one reporting it.
+        let via = diagnose(&literal("10.0.2.5", 443, no_vnet(), TcpEvidence::HostUnreachable));
+        assert!(via[0].summary.contains("router"), "{}", via[0].summary);
     }
 
     #[test]
