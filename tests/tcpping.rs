@@ -634,3 +634,18 @@ fn peer_that_accepts_and_resets_is_connected_then_reset() {
     let resets = records.iter().filter(|a| a["reset_by_peer"] == true).count();
     println!("accept-then-reset: {resets}/40 attempts saw the reset");
 }
+
+/// 0.0.0.0 reaches this machine, so connecting there "succeeds" and proves nothing; multicast
+/// and broadcast cannot carry TCP. None of them is attempted: each is a clear failure.
+#[test]
+fn unspecified_multicast_and_broadcast_are_not_attempted() {
+    let listener = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    for ip in ["0.0.0.0", "224.0.0.1", "255.255.255.255"] {
+        let run = tcpping(&[ip, &port, "-n", "1", "--json"]);
+        run.expect_code(1);
+        let a = &attempts(&run)[0];
+        assert_eq!(a["class"], "unusable_address", "{run}");
+        assert!(a["local"].is_null(), "{run}");
+    }
+}

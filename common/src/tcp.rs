@@ -120,12 +120,14 @@ pub enum FailureClass {
     /// There was no DNS server to ask.
     NoDnsServers,
     PermissionDenied,
+    /// Unspecified, multicast or broadcast: no TCP connection can go there, so none is tried.
+    UnusableAddress,
     LocalError,
 }
 
 impl FailureClass {
     /// Every class, in the order summaries list them.
-    pub const ALL: [FailureClass; 12] = [
+    pub const ALL: [FailureClass; 13] = [
         FailureClass::Refused,
         FailureClass::TimedOut,
         FailureClass::HostUnreachable,
@@ -137,6 +139,7 @@ impl FailureClass {
         FailureClass::DnsFailed,
         FailureClass::NoDnsServers,
         FailureClass::PermissionDenied,
+        FailureClass::UnusableAddress,
         FailureClass::LocalError,
     ];
 
@@ -153,6 +156,7 @@ impl FailureClass {
             FailureClass::DnsFailed => "dns_failed",
             FailureClass::NoDnsServers => "no_dns_servers",
             FailureClass::PermissionDenied => "permission_denied",
+            FailureClass::UnusableAddress => "unusable_address",
             FailureClass::LocalError => "local_error",
         }
     }
@@ -186,6 +190,9 @@ impl FailureClass {
             }
             FailureClass::PermissionDenied => {
                 "the local system forbade the connection (firewall policy or privileges)"
+            }
+            FailureClass::UnusableAddress => {
+                "no TCP connection can go to an unspecified, multicast or broadcast address: wrong IP or hostname"
             }
             FailureClass::LocalError => "the connection could not be attempted from this machine",
         }
@@ -236,6 +243,10 @@ pub enum ConnectFailure {
     AddressNotAvailable,
     #[error("permission denied")]
     PermissionDenied,
+    /// Not attempted: connecting to 0.0.0.0 would reach this machine, and multicast or
+    /// broadcast cannot carry TCP.
+    #[error("{} is {}: not attempted", .0, crate::wording::a_or_an(crate::classify::classify(*.0).describe()))]
+    UnusableAddress(std::net::IpAddr),
     /// Anything else, with the step that failed and the OS's message.
     #[error("{operation} failed: {message}")]
     Other { operation: &'static str, message: String },
@@ -250,6 +261,7 @@ impl ConnectFailure {
             ConnectFailure::NetworkUnreachable => FailureClass::NetworkUnreachable,
             ConnectFailure::AddressNotAvailable => FailureClass::AddressNotAvailable,
             ConnectFailure::PermissionDenied => FailureClass::PermissionDenied,
+            ConnectFailure::UnusableAddress(_) => FailureClass::UnusableAddress,
             ConnectFailure::Other { .. } => FailureClass::LocalError,
         }
     }
@@ -298,6 +310,9 @@ pub async fn connect(remote: SocketAddr, opts: &ConnectOptions) -> ConnectOutcom
         kernel_rtt: None,
         reset_by_peer: false,
     };
+    if crate::classify::classify(remote.ip()).is_unusable_destination() {
+        return failed(None, Duration::ZERO, ConnectFailure::UnusableAddress(remote.ip()));
+    }
     let socket = match prepare_socket(remote, opts) {
         Ok(socket) => socket,
         Err((operation, err)) => {
@@ -590,6 +605,26 @@ mod tests {
         assert_eq!(outcome.result, Ok(()));
         let local = outcome.local.expect("local address");
         assert!(local.ip().is_loopback() && local.port() != 0, "{local}");
+    }
+
+    #[tokio::test]
+    async fn unspecified_multicast_and_broadcast_are_never_connected_to() {
+        // 0.0.0.0 would reach this very listener: a success that proves nothing.
+        let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        for (ip, article) in [
+            ("0.0.0.0", "an unspecified"),
+            ("224.0.0.1", "a multicast"),
+            ("255.255.255.255", "a broadcast"),
+            ("ff02::1", "a multicast"),
+        ] {
+            let remote = SocketAddr::new(ip.parse().unwrap(), port);
+            let outcome = connect(remote, &ConnectOptions::default()).await;
+            let failure = outcome.result.unwrap_err();
+            assert_eq!(failure.kind(), FailureClass::UnusableAddress, "{ip}");
+            assert_eq!(failure.to_string(), format!("{ip} is {article} address: not attempted"));
+            assert_eq!(outcome.local, None);
+        }
     }
 
     #[test]
