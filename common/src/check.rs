@@ -386,7 +386,10 @@ pub async fn check_target(
         let (tcp, skipped, tcp_ev) = if class.is_unusable_destination() {
             (
                 None,
-                Some(format!("{address} is {}: not probed", crate::wording::a_or_an(class.describe()))),
+                Some(format!(
+                    "{address} is {}: no TCP connection can go there",
+                    crate::wording::a_or_an(class.describe())
+                )),
                 None,
             )
         } else {
@@ -633,7 +636,7 @@ mod tests {
         assert!(r.addresses[0].tcp.is_none());
         assert_eq!(
             r.addresses[0].tcp_skipped.as_deref(),
-            Some("0.0.0.0 is an unspecified address: not probed")
+            Some("0.0.0.0 is an unspecified address: no TCP connection can go there")
         );
         assert!(r.findings.iter().any(|f| f.id == FindingId::UnusableAddress));
     }

@@ -425,7 +425,12 @@ pub fn write_target_text(w: &mut dyn Write, r: &TargetReport, color: bool) -> io
                 "no_servers" => "no DNS servers to ask".to_owned(),
                 _ => "no server answered".to_owned(),
             };
-            writeln!(w, "Resolved:     {result}{chain} in {}", ms_text(d.elapsed))?;
+            if d.result == "no_servers" {
+                // Nothing was asked, so there is no time to report.
+                writeln!(w, "Resolved:     {result}")?;
+            } else {
+                writeln!(w, "Resolved:     {result}{chain} in {}", ms_text(d.elapsed))?;
+            }
         }
     }
     for a in &r.addresses {
