@@ -6,6 +6,7 @@
 // Shared parsing and units.
 pub mod millis;
 pub mod name;
+pub mod sanitize;
 pub mod target;
 
 // tcpping: one TCP connect attempt, and statistics over many.

@@ -197,7 +197,8 @@ pub fn write_env_text(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
     if !s.warnings.is_empty() {
         writeln!(w, "\nWarnings")?;
         for warn in &s.warnings {
-            writeln!(w, "  {}={}: {}", warn.setting, warn.value, warn.problem)?;
+            let value = crate::sanitize::escape_for_terminal(&warn.value, 200);
+            writeln!(w, "  {}={value}: {}", warn.setting, warn.problem)?;
         }
     }
 
