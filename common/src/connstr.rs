@@ -232,13 +232,15 @@ fn hidden(text: &str) -> String {
     format!("{REDACTED}({} chars)", text.chars().count())
 }
 
-/// A key worth printing: a short identifier. Anything else may be a stray secret that a
-/// mis-split value turned into a key.
+/// A key worth printing: a short word (`User ID`, `api-version`, `Key2`). Anything else
+/// (`Qz7x9`, `abc==` split at its padding) may be a stray secret turned into a key: random
+/// tokens have digits inside, words at most at the end.
 fn is_plain_key(key: &str) -> bool {
     let k = key.trim();
-    !k.is_empty()
-        && k.len() <= 64
-        && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '-' | '.'))
+    let word = k.trim_end_matches(|c: char| c.is_ascii_digit());
+    k.len() <= 40
+        && word.starts_with(|c: char| c.is_ascii_alphabetic())
+        && word.chars().all(|c| c.is_ascii_alphabetic() || matches!(c, ' ' | '_' | '-' | '.'))
 }
 
 /// A value with nothing in it that could belong to another key or to a URL's credentials.
@@ -383,12 +385,14 @@ fn shown_value(key: &str, value: &str) -> Option<String> {
     if !is_plain_key(key) {
         return None;
     }
+    let trimmed = value.trim();
+    if trimmed.trim_matches('=').is_empty() {
+        // `abc==` is a base64 secret standing alone, not a key with an empty value; only a
+        // key we know is surely a key.
+        return is_shown_key(key).then(|| value.to_owned());
+    }
     if is_secret_key(key) {
         return Some(REDACTED.to_owned());
-    }
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Some(value.to_owned());
     }
     let Some(inner) = strict_unquote(trimmed) else { return Some(hidden(value)) };
     if !is_shown_key(key) {
@@ -458,7 +462,8 @@ pub fn redact(value: &str) -> String {
     if is_redis_style(trimmed) {
         return redact_pairs(trimmed, ',', true);
     }
-    if !trimmed.contains(['=', ';']) && is_host_port(trimmed) && trimmed.contains(['.', ':']) {
+    // A lone `host:port` (Redis); a lone word may as well be a secret.
+    if !trimmed.contains(['=', ';']) && is_host_port(trimmed) && split_host_port(trimmed).1.is_some() {
         return trimmed.to_owned();
     }
     redact_connection_string(value)
@@ -608,7 +613,13 @@ fn url_hosts(text: &str, key: &'static str) -> Result<(String, Vec<(String, Opti
     {
         return Err(Bad(key, "is not a URL with a host"));
     }
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    // An `@` after the host means a password with an unescaped `/`, `?` or `#`: what looks
+    // like the host may be part of the password.
+    if tail.contains('@') {
+        return Err(Bad(key, "is ambiguous: an @ after the host"));
+    }
     let hosts = authority.rfind('@').map_or(authority, |at| &authority[at + 1..]);
     let mut out = Vec::new();
     for piece in hosts.split(',') {
@@ -1256,6 +1267,9 @@ mod tests {
             ("https://h.example.test/a@b?x=1", "***(30 chars)"),
             ("Server=h;Authentication=Active Directory Password", "Server=h;Authentication=***"),
             ("h.example.test:6379", "h.example.test:6379"),
+            ("Server=h;abcd==;efgh=", "Server=h;***(6 chars);***(5 chars)"),
+            ("Server=h;Key2=k;aB3dE9=x", "Server=h;Key2=***;***(8 chars)"),
+            ("https://h.example.test/?abcd==&ssl=", "https://h.example.test/?***(6 chars)&ssl="),
             (
                 "Server=tcp:h.example.test,1433;Data Source=h\\SQLEXPRESS",
                 "Server=tcp:h.example.test,1433;Data Source=h\\SQLEXPRESS",
