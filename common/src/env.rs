@@ -220,7 +220,10 @@ impl AppSettings {
             match (key.into_string(), value.into_string()) {
                 (Ok(k), Ok(_)) => names.push(k),
                 (Ok(k), Err(_)) => bad.push(k),
-                (Err(k), _) => bad.push(k.to_string_lossy().into_owned()),
+                // Shown escaped (`\xff`), as any name that cannot be printed as it is.
+                (Err(k), _) => {
+                    bad.push(crate::sanitize::escape_bytes_for_terminal(k.as_encoded_bytes(), 200))
+                }
             }
         }
         let mut settings = Self::from_env(&|name| std::env::var(name).ok(), &names);

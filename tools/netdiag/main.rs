@@ -79,10 +79,10 @@ struct EnvArgs {
 #[derive(Args)]
 struct ProbeArgs {
     /// TCP connect timeout per address (Windows gives up after 21 s).
-    #[arg(short = 'w', long, default_value = "21s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(short = 'w', long, default_value = "21s", value_parser = cli::positive_duration, value_name = "DURATION")]
     timeout: Duration,
     /// Timeout per DNS server [default: WEBSITE_DNS_TIMEOUT, else 3s, as the platform].
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = cli::positive_duration, value_name = "DURATION")]
     dns_timeout: Option<Duration>,
     /// Ask these DNS servers, in this order, instead of the app's own (repeatable). The hosts
     /// file is then skipped.
@@ -237,11 +237,6 @@ fn run(command: Command) -> io::Result<u8> {
     Ok(code)
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 500ms, 3s, 1m)"))?;
-    if d.is_zero() { Err("must be greater than zero".into()) } else { Ok(d) }
-}
-
 /// Bad input found after clap: one line on stderr, exit 2.
 fn usage(command: &str, message: impl std::fmt::Display) -> u8 {
     cli::bad_input(&format!("netdiag {command}"), message)
@@ -258,7 +253,7 @@ fn server_list(command: &str, dns_args: &ProbeArgs) -> Result<ServerList, u8> {
     let found = servers::servers_for_tool(&dns_args.dns_servers, &env_var, &servers::default_resolv_conf())
         .map_err(|e| usage(command, e))?;
     for warning in &found.warnings {
-        eprintln!("netdiag {command}: warning: {warning}");
+        cli::stderr_line(format_args!("netdiag {command}: warning: {warning}"));
     }
     Ok(found.list)
 }
@@ -351,7 +346,7 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
         if level == report::TncLevel::Quiet {
             // stdout carries only True/False; PowerShell's warning stream goes to stderr.
             for w in &view.warnings {
-                eprintln!("WARNING: {w}");
+                cli::stderr_line(format_args!("WARNING: {w}"));
             }
         }
         report::write_tnc_text(out, &view, level)?;
