@@ -139,3 +139,67 @@ fn a_broken_or_closed_stderr_never_costs_the_report() {
     drop(child.stderr.take());
     assert_eq!(child.wait().unwrap().code(), Some(2));
 }
+
+fn check_file(path: &str, stdin: Option<Vec<u8>>) -> Run {
+    let mut cmd = clean("netdiag");
+    cmd.args(["check", "--json", "-f", path]).args(QUICK);
+    let Some(bytes) = stdin else { return run(cmd) };
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = pipe.write_all(&bytes);
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    Run { cmdline: format!("netdiag check -f {path}"), output, elapsed: Default::default() }
+}
+
+#[test]
+fn targets_files_with_bom_crlf_and_comments_are_read() {
+    let dir = std::env::temp_dir().join(format!("netdiag-targets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bom-crlf.txt");
+    std::fs::write(&path, b"\xef\xbb\xbf127.0.0.1:1\r\n# a comment\r\n\r\n127.0.0.2:1 # two\r\n").unwrap();
+    let r = check_file(path.to_str().unwrap(), None);
+    r.expect_code(1);
+    let hosts: Vec<String> =
+        r.json()["targets"].as_array().unwrap().iter().map(|t| t["target"].to_string()).collect();
+    assert_eq!(hosts.len(), 2, "{r}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn each_bad_line_of_a_targets_file_gets_its_own_message() {
+    let mut input = b"127.0.0.1:1\nnul\x00here\n\xff\xfe\n\x1b]0;title\x07host!\n".to_vec();
+    input.extend(vec![b'a'; 5000]);
+    input.extend(b"\n127.0.0.1:2\n");
+    let r = check_file("-", Some(input));
+    r.expect_code(2);
+    let lines: Vec<String> = r.stderr().lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 4, "one message per bad line\n{r}");
+    assert!(lines[0].contains("line 2: contains a NUL byte ('nul\\0here')"), "{r}");
+    assert!(lines[1].contains("line 3: not UTF-8 ('\\xff\\xfe')"), "{r}");
+    assert!(lines[2].contains("line 4: bad target '\\u{1b}]0;title\\u{7}host!'"), "{r}");
+    assert!(lines[3].contains("line 5: longer than 4096 bytes"), "{r}");
+    assert!(lines.iter().all(|l| l.len() < 300 && !l.contains('\u{1b}')), "{r}");
+    assert!(r.stdout().is_empty(), "nothing checked when the list is bad\n{r}");
+}
+
+#[test]
+fn endless_input_ends_with_a_message_not_with_memory() {
+    // /dev/zero: one line without end.
+    let r = check_file("/dev/zero", None);
+    one_line_exit_2(&r);
+    assert!(r.stderr().contains("line 1: no line end within 1 MiB"), "{r}");
+    // Endless stdin of targets: capped, not collected forever.
+    let r = check_file("-", Some(b"127.0.0.1:1\n".repeat(100_001)));
+    one_line_exit_2(&r);
+    assert!(r.stderr().contains("more than 100000 targets"), "{r}");
+    // Endless garbage: a few messages, then it gives up.
+    let r = check_file("-", Some(b"\x00\n".repeat(100_000)));
+    r.expect_code(2);
+    assert_eq!(r.stderr().lines().count(), 11, "{r}");
+    assert!(r.stderr().contains("giving up after 10 bad lines"), "{r}");
+}

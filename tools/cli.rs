@@ -30,7 +30,11 @@ fn usage_error(tool: &str, err: &clap::Error) -> ExitCode {
     let first_paragraph: Vec<&str> =
         rendered.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
     let message = first_paragraph.join(" ");
-    stderr_line(format_args!("{tool}: {} (see --help)", message.strip_prefix("error: ").unwrap_or(&message)));
+    let message = netdiag_common::sanitize::escape_for_terminal(
+        message.strip_prefix("error: ").unwrap_or(&message),
+        1000,
+    );
+    stderr_line(format_args!("{tool}: {message} (see --help)"));
     ExitCode::from(USAGE)
 }
 
@@ -78,6 +82,8 @@ pub fn stderr_line(line: std::fmt::Arguments<'_>) {
 
 /// Prints one line for bad input and returns the usage exit code.
 pub fn bad_input(tool: &str, message: impl std::fmt::Display) -> u8 {
+    // The message quotes what the user typed, which may hold escape sequences or newlines.
+    let message = netdiag_common::sanitize::escape_for_terminal(&message.to_string(), 1000);
     stderr_line(format_args!("{tool}: {message}"));
     USAGE
 }

@@ -8,6 +8,7 @@ pub mod millis;
 pub mod name;
 pub mod sanitize;
 pub mod target;
+pub mod targets_file;
 
 // tcpping: one TCP connect attempt, and statistics over many.
 pub mod probe;

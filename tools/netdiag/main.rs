@@ -14,8 +14,10 @@ use netdiag_common::check::{self, CheckOptions};
 use netdiag_common::dns::{ServerList, servers};
 use netdiag_common::env::{AppSettings, EnvSnapshot};
 use netdiag_common::report::netdiag as report;
+use netdiag_common::sanitize;
 use netdiag_common::subnet::{PlanOs, SubnetPlan, SubnetSpec};
-use netdiag_common::target::{self, Port, Target};
+use netdiag_common::target::{Port, Target};
+use netdiag_common::targets_file::TargetsReader;
 
 #[derive(Parser)]
 #[command(
@@ -277,7 +279,12 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     if let Some(path) = &args.targets_file {
         match read_targets_file(path, args.port) {
             Ok(listed) => targets.extend(listed),
-            Err(message) => return Ok(usage("check", message)),
+            Err(messages) => {
+                for message in messages {
+                    usage("check", message);
+                }
+                return Ok(cli::USAGE);
+            }
         }
     }
     if targets.is_empty() {
@@ -300,18 +307,43 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     Ok(if reports.iter().any(|r| r.failed) { FAILED } else { OK })
 }
 
-/// Reads `--targets-file`; the error is one line naming the file and, for a bad entry, the
-/// line number.
-fn read_targets_file(path: &std::path::Path, default_port: Port) -> Result<Vec<Target>, String> {
-    let shown = path.display();
-    let text = if path.as_os_str() == "-" {
-        io::read_to_string(io::stdin())
-            .map_err(|e| format!("cannot read targets from standard input: {e}"))?
+/// The most targets one run takes from a file: endless input (`yes | netdiag check -f -`)
+/// must not grow memory without bound.
+const MAX_TARGETS: usize = 100_000;
+/// Bad lines reported before giving up on a file that is probably not a list of targets.
+const MAX_BAD_LINES: usize = 10;
+
+/// Reads `--targets-file` line by line; the errors are one line each, naming the file and the
+/// line, with the line's text escaped and cut.
+fn read_targets_file(path: &std::path::Path, default_port: Port) -> Result<Vec<Target>, Vec<String>> {
+    let shown = sanitize::escape_for_terminal(&path.display().to_string(), 200);
+    let input: Box<dyn io::BufRead> = if path.as_os_str() == "-" {
+        Box::new(io::stdin().lock())
     } else {
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read targets file {shown}: {e}"))?
+        match std::fs::File::open(path) {
+            Ok(file) => Box::new(io::BufReader::new(file)),
+            Err(e) => return Err(vec![format!("cannot read targets file {shown}: {e}")]),
+        }
     };
-    target::parse_target_list(&text, default_port)
-        .map_err(|(line, entry, err)| format!("{shown} line {line}: bad target '{entry}': {err}"))
+    let mut targets = Vec::new();
+    let mut bad = Vec::new();
+    for item in TargetsReader::new(input, default_port) {
+        match item {
+            Ok(_) if targets.len() == MAX_TARGETS => {
+                bad.push(format!("{shown}: more than {MAX_TARGETS} targets; split the list"));
+                break;
+            }
+            Ok(target) => targets.push(target),
+            Err(e) => {
+                bad.push(format!("{shown} {e}"));
+                if bad.len() == MAX_BAD_LINES && !e.is_fatal() {
+                    bad.push(format!("{shown}: giving up after {MAX_BAD_LINES} bad lines"));
+                    break;
+                }
+            }
+        }
+    }
+    if bad.is_empty() { Ok(targets) } else { Err(bad) }
 }
 
 fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
