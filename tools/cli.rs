@@ -95,7 +95,14 @@ pub fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let filter = match verbose {
         0 if std::env::var_os("RUST_LOG").is_none() => return,
-        0 => EnvFilter::from_default_env(),
+        // Not `from_default_env`: it complains about a bad directive with `eprintln!`.
+        0 => match EnvFilter::try_from_default_env() {
+            Ok(filter) => filter,
+            Err(err) => {
+                stderr_line(format_args!("warning: RUST_LOG ignored: {err}"));
+                return;
+            }
+        },
         1 => EnvFilter::new("debug"),
         _ => EnvFilter::new("trace"),
     };
