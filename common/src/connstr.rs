@@ -367,9 +367,10 @@ fn redact_url(text: &str) -> String {
 /// `=` is hidden unless `endpoints_allowed` and it is a host:port.
 fn redact_pairs(text: &str, separator: char, endpoints_allowed: bool) -> String {
     text.split(separator)
-        .map(|piece| match piece.split_once('=') {
+        .enumerate()
+        .map(|(i, piece)| match piece.split_once('=') {
             None if piece.trim().is_empty() => piece.to_owned(),
-            None if endpoints_allowed && is_host_port(piece.trim()) => piece.to_owned(),
+            None if endpoints_allowed && is_listed_endpoint(piece.trim(), i) => piece.to_owned(),
             None => hidden(piece),
             Some((key, value)) => match shown_value(key, value) {
                 Some(v) => format!("{key}={v}"),
@@ -378,6 +379,12 @@ fn redact_pairs(text: &str, separator: char, endpoints_allowed: bool) -> String 
         })
         .collect::<Vec<_>>()
         .join(&separator.to_string())
+}
+
+/// The `index`th piece of a comma-separated list is an endpoint: the first one may be a bare
+/// name; after it, a bare word may as well be the tail of a password that held a comma.
+fn is_listed_endpoint(piece: &str, index: usize) -> bool {
+    is_host_port(piece) && (index == 0 || piece.contains(['.', ':']))
 }
 
 /// How the value under `key` is shown, or `None` when the key itself must not be shown.
@@ -728,7 +735,7 @@ fn find_dependencies(setting_name: &str, value: &str) -> Result<Option<Found>, B
                 .collect(),
         ));
     }
-    if is_redis_style(value) || engine_from_name(setting_name) == Some(Redis) {
+    if is_redis_style(value) || (engine_from_name(setting_name) == Some(Redis) && !value.contains(';')) {
         return redis(value).map(Some);
     }
 
@@ -799,6 +806,7 @@ fn find_dependencies(setting_name: &str, value: &str) -> Result<Option<Found>, B
     }
     let default = match engine {
         Mysql => 3306,
+        Redis => 6379,
         _ => 5432,
     };
     let port = match cs.get("Port") {
@@ -810,9 +818,10 @@ fn find_dependencies(setting_name: &str, value: &str) -> Result<Option<Found>, B
     // Npgsql and MySQL connectors accept several hosts, comma-separated, each with an
     // optional port of its own.
     let mut out = Vec::new();
-    for piece in server.split(',') {
+    for (i, piece) in server.split(',').enumerate() {
         let piece = piece.trim();
-        if !is_host_port(piece) {
+        // As the redactor reads it: after a comma, a bare word is no host.
+        if !is_host_port(piece) || (i > 0 && !piece.contains(['.', ':'])) {
             return Err(Bad(server_key, "is not a host name"));
         }
         let (host, own_port) = split_host_port(piece);
@@ -874,9 +883,17 @@ fn redis(value: &str) -> Result<Found, Bad> {
         })
     });
     let default = if ssl { 6380 } else { 6379 };
+    // A lone word is shown redacted (it may be a password pasted alone), so it names no host
+    // either; a lone `host:port` does.
+    if !value.contains(',') && split_host_port(value.trim()).1.is_none() {
+        return Err(Bad("endpoint", "is missing (host:port, then options after commas)"));
+    }
     let mut out = Vec::new();
-    for piece in value.split(',').map(str::trim).filter(|p| !p.is_empty() && !p.contains('=')) {
-        if !is_host_port(piece) {
+    for (i, piece) in value.split(',').map(str::trim).enumerate() {
+        if piece.is_empty() || piece.contains('=') {
+            continue;
+        }
+        if !is_listed_endpoint(piece, i) {
             return Err(Bad("endpoint", "is not a host[:port]"));
         }
         let (host, port) = split_host_port(piece);
@@ -1308,6 +1325,10 @@ mod tests {
             "Key={S}",
             "signature={S}",
             "Credential={S}",
+            "{S}.",
+            "password=',{S},';Server=127.0.0.1",
+            "h.example.test:6380,password=a,{S}",
+            "Host=h.example.test,{S};Port=5432",
             "Password=a=b={S}",
             "mongodb://acct:{S}@h:10255/",
             "mongodb://{S}@h:10255/",
@@ -1337,8 +1358,19 @@ mod tests {
             let out = redact(&input);
             assert!(!out.contains(secret), "{input} -> {out}");
             assert!(!out.to_ascii_lowercase().contains(&secret.to_ascii_lowercase()), "{input} -> {out}");
-            if let Err(e) = dependencies("S", &input) {
-                assert!(!e.to_string().contains(secret), "{input} -> {e}");
+            for name in [
+                "S",
+                "REDISCACHECONNSTR_r",
+                "MYSQLCONNSTR_m",
+                "POSTGRESQLCONNSTR_p",
+                "WEBSITE_RUN_FROM_PACKAGE",
+            ] {
+                match dependencies(name, &input) {
+                    Err(e) => assert!(!e.to_string().contains(secret), "{name}={input} -> {e}"),
+                    Ok(list) => {
+                        assert!(list.iter().all(|d| !d.host.contains(secret)), "{name}={input} -> {list:?}")
+                    }
+                }
             }
         }
     }
