@@ -203,3 +203,17 @@ fn endless_input_ends_with_a_message_not_with_memory() {
     assert_eq!(r.stderr().lines().count(), 11, "{r}");
     assert!(r.stderr().contains("giving up after 10 bad lines"), "{r}");
 }
+
+#[test]
+fn settings_with_control_characters_are_shown_escaped() {
+    let mut cmd = clean("netdiag");
+    cmd.env("WEBSITE_SITE_NAME", "app\u{1b}]0;owned\u{7}\nFAKE LINE")
+        .env("WEBSITE_DNS_SERVER", "127.0.0.1\u{1b}[2J")
+        .env("WEBSITE_PRIVATE_IP", "\u{1b}[31mnot-an-ip")
+        .arg("env");
+    let r = run(cmd);
+    r.expect_code(0);
+    assert!(!r.stdout().contains('\u{1b}') && !r.stderr().contains('\u{1b}'), "{r}");
+    assert!(r.stdout().contains("app\\u{1b}]0;owned\\u{7}\\nFAKE LINE"), "{r}");
+    assert!(!r.stdout().lines().any(|l| l.starts_with("FAKE LINE")), "{r}");
+}

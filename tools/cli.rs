@@ -77,6 +77,8 @@ pub fn positive_duration(text: &str) -> Result<Duration, String> {
 /// is written. `eprintln!` panics in that case.
 pub fn stderr_line(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
+    // Warnings quote settings and servers' names: one inert line whatever they hold.
+    let line = netdiag_common::sanitize::escape_for_terminal(&line.to_string(), 4000);
     let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
