@@ -231,6 +231,12 @@ fn setting() -> impl Strategy<Value = (String, String)> {
         2 => (names.clone(), url(&[])).prop_map(|(n, v)| (n.to_owned(), v)),
         1 => (names, redis()).prop_map(|(n, v)| (n.to_owned(), v)),
         1 => url(&[]).prop_map(|u| ("WEBSITE_RUN_FROM_PACKAGE".to_owned(), u)),
+        // Identity-based settings show a plain host or URL; anything else is redacted as usual.
+        1 => url(&[]).prop_map(|u| ("AzureWebJobsStorage__blobServiceUri".to_owned(), u)),
+        // A lone word there is the namespace by definition, so only strings with keys count.
+        1 => connection_string()
+            .prop_filter("has keys", |v| v.contains('='))
+            .prop_map(|v| ("Bus__fullyQualifiedNamespace".to_owned(), v)),
         1 => url(&[';', ')']).prop_map(|u| ("KvSetting".to_owned(), format!("@Microsoft.KeyVault(SecretUri={u})"))),
     ]
 }

@@ -476,6 +476,22 @@ pub fn redact(value: &str) -> String {
     redact_connection_string(value)
 }
 
+/// [`redact`] for the value of the setting `setting_name`. Identity-based settings
+/// (`X__accountName`, `X__blobServiceUri`, ...) hold no secret by design, only where to connect:
+/// a plain name or a URL is shown as such (a URL still loses any userinfo and query secret).
+pub fn redact_setting(setting_name: &str, value: &str) -> String {
+    let trimmed = value.trim();
+    if identity_suffix(setting_name).is_some() {
+        if trimmed.contains("://") {
+            return redact_url(trimmed);
+        }
+        if is_host(trimmed) {
+            return trimmed.to_owned();
+        }
+    }
+    redact(value)
+}
+
 fn redact_connection_string(conn_str: &str) -> String {
     segments(conn_str)
         .into_iter()
@@ -1297,6 +1313,25 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(redact(input), want, "{input}");
         }
+    }
+
+    #[test]
+    fn identity_settings_show_their_endpoint() {
+        assert_eq!(redact_setting("AzureWebJobsStorage__accountName", "myacct"), "myacct");
+        assert_eq!(
+            redact_setting("X__blobServiceUri", "https://a.blob.core.windows.net/"),
+            "https://a.blob.core.windows.net/"
+        );
+        assert_eq!(
+            redact_setting("X__blobServiceUri", "https://u:K@a.example.test/?sig=K"),
+            "https://***@a.example.test/?sig=***"
+        );
+        assert_eq!(
+            redact_setting("X__fullyQualifiedNamespace", "ns.servicebus.windows.net"),
+            "ns.servicebus.windows.net"
+        );
+        assert_eq!(redact_setting("X__accountName", "not plain; Password=K"), "***(9 chars); Password=***");
+        assert_eq!(redact_setting("CUSTOMCONNSTR_x", "myacct"), "***(6 chars)");
     }
 
     #[test]

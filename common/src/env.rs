@@ -34,7 +34,7 @@ impl ConnectionSetting {
     }
 
     pub fn redacted(&self) -> String {
-        connstr::redact(&self.value)
+        connstr::redact_setting(&self.name, &self.value)
     }
 
     /// The host:port dependencies it names.
