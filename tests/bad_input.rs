@@ -217,3 +217,21 @@ fn settings_with_control_characters_are_shown_escaped() {
     assert!(r.stdout().contains("app\\u{1b}]0;owned\\u{7}\\nFAKE LINE"), "{r}");
     assert!(!r.stdout().lines().any(|l| l.starts_with("FAKE LINE")), "{r}");
 }
+
+#[test]
+fn long_or_hostile_input_is_cut_and_escaped_in_messages() {
+    let long = "a".repeat(100_000);
+    for (tool_name, args) in [
+        ("netdiag", vec!["check", long.as_str()]),
+        ("netdiag", vec!["tnc", long.as_str()]),
+        ("tcpping", vec![long.as_str()]),
+        ("netdiag", vec!["check", "a\u{1b}[31m\u{202e}:1"]),
+    ] {
+        let mut cmd = clean(tool_name);
+        cmd.args(&args);
+        let r = run(cmd);
+        one_line_exit_2(&r);
+        assert!(r.stderr().len() < 1200, "{} bytes\n{r}", r.stderr().len());
+        assert!(!r.stderr().contains(['\u{1b}', '\u{202e}']), "{r}");
+    }
+}

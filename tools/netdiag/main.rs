@@ -239,6 +239,11 @@ fn run(command: Command) -> io::Result<u8> {
     Ok(code)
 }
 
+/// User input quoted in a message: escaped, and cut so the reason after it still shows.
+fn shown(text: &str) -> String {
+    sanitize::escape_for_terminal(text, 100)
+}
+
 /// Bad input found after clap: one line on stderr, exit 2.
 fn usage(command: &str, message: impl std::fmt::Display) -> u8 {
     cli::bad_input(&format!("netdiag {command}"), message)
@@ -273,7 +278,7 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     for text in &args.targets {
         match Target::parse(text, None, args.port) {
             Ok(t) => targets.push(t),
-            Err(e) => return Ok(usage("check", format_args!("bad target '{text}': {e}"))),
+            Err(e) => return Ok(usage("check", format_args!("bad target '{}': {e}", shown(text)))),
         }
     }
     if let Some(path) = &args.targets_file {
@@ -354,10 +359,10 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
     };
     let target = match Target::parse(&args.host, None, port) {
         Ok(t) if args.port.is_some() && t.port != port => {
-            return Ok(usage("tnc", format_args!("'{}' gives a port and so does -p", args.host)));
+            return Ok(usage("tnc", format_args!("'{}' gives a port and so does -p", shown(&args.host))));
         }
         Ok(t) => t,
-        Err(e) => return Ok(usage("tnc", format_args!("bad host '{}': {e}", args.host))),
+        Err(e) => return Ok(usage("tnc", format_args!("bad host '{}': {e}", shown(&args.host)))),
     };
     let servers = match server_list("tnc", &args.probe) {
         Ok(s) => s,
