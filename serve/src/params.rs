@@ -105,7 +105,7 @@ fn parse_bool(name: &str, text: &str) -> Result<bool, String> {
 
 /// Keeps the first value of a single-valued parameter; a second one is an error, so that a
 /// scrape config and a relabelling rule never silently disagree.
-fn once<'a>(slot: &mut Option<String>, name: &str, value: &'a str) -> Result<(), String> {
+fn once(slot: &mut Option<String>, name: &str, value: &str) -> Result<(), String> {
     if slot.is_some() {
         return Err(format!("parameter '{name}' given twice"));
     }

@@ -134,10 +134,11 @@ impl Server {
                     axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert_file, &tls.key_file)
                         .await
                         .map_err(|source| WebConfigError::Tls { path: shown, source })?;
+                // TLS offers HTTP/2 by ALPN (curl takes it); its header list is bounded too.
                 let mut server = axum_server::tls_rustls::from_tcp_rustls(self.listener, config)
-                    .map_err(ServeError::Server)?
-                    .http1_only();
+                    .map_err(ServeError::Server)?;
                 server.http_builder().http1().max_buf_size(MAX_HEAD_BYTES);
+                server.http_builder().http2().max_header_list_size(MAX_HEAD_BYTES as u32);
                 server.handle(handle).serve(app.into_make_service()).await
             }
             None => {
