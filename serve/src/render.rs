@@ -346,6 +346,33 @@ mod tests {
     }
 
     #[test]
+    fn every_label_value_is_documented_in_the_readme() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("### serve").expect("serve section")..];
+        let values = FailureClass::ALL
+            .iter()
+            .map(|c| c.id())
+            .chain(EXTRA_FAILURE_CLASSES)
+            .chain(crate::probe::TimeoutSource::ALL.map(|s| s.as_str()))
+            .chain([
+                "answered",
+                "timed_out",
+                "refused",
+                "serv_fail",
+                "other_response_code",
+                "network_error",
+                "malformed",
+            ])
+            .chain(["bad_request", "not_allowed", "unauthorized", "overloaded", "shutting_down"]);
+        for value in values {
+            assert!(
+                section.contains(&format!("`{value}`")),
+                "README's serve section does not document {value}"
+            );
+        }
+    }
+
+    #[test]
     fn accept_header_picks_the_format() {
         assert_eq!(Format::from_accept(None), Format::Prometheus);
         assert_eq!(Format::from_accept(Some("text/plain;version=0.0.4;q=0.5,*/*;q=0.1")), Format::Prometheus);
