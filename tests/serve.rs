@@ -429,17 +429,33 @@ fn basic_auth_from_the_web_config() {
     let own = http_get(exporter.addr, "/metrics", &[("Authorization", "Basic cHJvbWV0aGV1czpzM2NyM3Q=")]);
     assert_eq!(own.sample("netdiag_probe_requests_rejected_total", "reason=\"unauthorized\""), Some(2.0));
 
-    let broken = dir.join("broken.yml");
-    std::fs::write(&broken, "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_ca_file: c\n")
-        .unwrap();
-    let run = support::run({
-        let mut cmd = support::tool("netdiag");
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--web.config.file", broken.to_str().unwrap()]);
-        cmd
-    });
-    run.expect_code(2);
-    assert_eq!(run.stderr().lines().count(), 1, "{run}");
-    assert!(run.stderr().contains("client_ca_file"), "{run}");
+    // An unknown key, a missing certificate and a bad hash are each one line and exit 2,
+    // before anything listens.
+    for (name, yaml, named) in [
+        (
+            "unknown.yml",
+            "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_ca_file: c\n",
+            "client_ca_file",
+        ),
+        (
+            "nocert.yml",
+            "tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n",
+            "missing.crt",
+        ),
+        ("badhash.yml", "basic_auth_users:\n  prometheus: plaintext\n", "'prometheus' is not a bcrypt hash"),
+    ] {
+        let broken = dir.join(name);
+        std::fs::write(&broken, yaml).unwrap();
+        let run = support::run({
+            let mut cmd = support::tool("netdiag");
+            cmd.args(["serve", "--listen", "127.0.0.1:0", "--web.config.file", broken.to_str().unwrap()]);
+            cmd
+        });
+        run.expect_code(2);
+        assert_eq!(run.stderr().lines().count(), 1, "{run}");
+        assert!(run.stderr().contains(named) && !run.stderr().contains("listening"), "{run}");
+        assert!(!run.stderr().contains("plaintext"), "a password hash is never echoed: {run}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

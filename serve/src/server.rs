@@ -76,17 +76,31 @@ struct Shared {
 /// A bound, configured exporter, ready to run.
 pub struct Server {
     listener: TcpListener,
-    web: WebConfig,
+    /// Loaded at bind time, so a bad certificate is reported before anything listens.
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
     shared: Arc<Shared>,
     shutdown_timeout: Duration,
 }
 
 impl Server {
     /// Reads the web config and binds the port; nothing is served until [`Server::run`].
-    pub fn bind(config: ServeConfig) -> Result<Self, ServeError> {
+    pub async fn bind(config: ServeConfig) -> Result<Self, ServeError> {
         let web = match &config.web_config {
             Some(path) => WebConfig::load(path)?,
             None => WebConfig::default(),
+        };
+        let tls = match &web.tls_server_config {
+            Some(tls) => {
+                // Only ring is compiled in; installing it twice (tests) is harmless.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let shown = tls.cert_file.display().to_string();
+                let loaded =
+                    axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert_file, &tls.key_file)
+                        .await
+                        .map_err(|source| WebConfigError::Tls { path: shown, source })?;
+                Some(loaded)
+            }
+            None => None,
         };
         let listener = TcpListener::bind(config.listen)
             .map_err(|source| ServeError::Listen { address: config.listen, source })?;
@@ -100,7 +114,7 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             tls: web.tls_server_config.is_some(),
         });
-        Ok(Self { listener, web, shared, shutdown_timeout: config.shutdown_timeout })
+        Ok(Self { listener, tls, shared, shutdown_timeout: config.shutdown_timeout })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -125,15 +139,8 @@ impl Server {
             tracing::info!("shutting down; in-flight probes get {grace:?}");
             stopper.graceful_shutdown(Some(grace));
         });
-        let served = match &self.web.tls_server_config {
-            Some(tls) => {
-                // Only ring is compiled in; installing it twice (tests) is harmless.
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                let shown = tls.cert_file.display().to_string();
-                let config =
-                    axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert_file, &tls.key_file)
-                        .await
-                        .map_err(|source| WebConfigError::Tls { path: shown, source })?;
+        let served = match self.tls {
+            Some(config) => {
                 // TLS offers HTTP/2 by ALPN (curl takes it); its header list is bounded too.
                 let mut server = axum_server::tls_rustls::from_tcp_rustls(self.listener, config)
                     .map_err(ServeError::Server)?;

@@ -76,7 +76,7 @@ pub fn serve(args: ServeArgs) -> u8 {
         }
     };
     let served = runtime.block_on(async {
-        let server = Server::bind(config)?;
+        let server = Server::bind(config).await?;
         let scheme = if server.uses_tls() { "https" } else { "http" };
         if let Ok(address) = server.local_addr() {
             eprintln!("netdiag serve: listening on {scheme}://{address}");
