@@ -32,6 +32,9 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_QUERY_BYTES: usize = 4096;
 /// hyper's buffer for a request head (its minimum): bounds the request line and headers.
 const MAX_HEAD_BYTES: usize = 8192;
+/// A client that connects and sends nothing (or a request head byte by byte) is dropped after
+/// this long, so idle sockets cannot pile up.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -144,15 +147,15 @@ impl Server {
                 // TLS offers HTTP/2 by ALPN (curl takes it); its header list is bounded too.
                 let mut server = axum_server::tls_rustls::from_tcp_rustls(self.listener, config)
                     .map_err(ServeError::Server)?;
-                server.http_builder().http1().max_buf_size(MAX_HEAD_BYTES);
+                server.http_builder().http1().max_buf_size(MAX_HEAD_BYTES).header_read_timeout(HEAD_TIMEOUT);
                 server.http_builder().http2().max_header_list_size(MAX_HEAD_BYTES as u32);
-                server.handle(handle).serve(app.into_make_service()).await
+                server.first_request_timeout(HEAD_TIMEOUT).handle(handle).serve(app.into_make_service()).await
             }
             None => {
                 let mut server =
                     axum_server::from_tcp(self.listener).map_err(ServeError::Server)?.http1_only();
-                server.http_builder().http1().max_buf_size(MAX_HEAD_BYTES);
-                server.handle(handle).serve(app.into_make_service()).await
+                server.http_builder().http1().max_buf_size(MAX_HEAD_BYTES).header_read_timeout(HEAD_TIMEOUT);
+                server.first_request_timeout(HEAD_TIMEOUT).handle(handle).serve(app.into_make_service()).await
             }
         };
         served.map_err(ServeError::Server)
