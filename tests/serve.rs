@@ -28,7 +28,7 @@ impl Exporter {
     fn start(args: &[&str]) -> Self {
         let dead_dns = closed_port().to_string();
         let mut cmd = support::tool("netdiag");
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--dns-server", &dead_dns])
+        cmd.args(["serve", "--web.listen-address", "127.0.0.1:0", "--dns-server", &dead_dns])
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

@@ -20,8 +20,9 @@ use crate::cli;
     Modules: tcp (one connect), dns (every DNS server asked), check (the whole checklist, the default).\n\
     Scrape it as blackbox_exporter: /probe?target=HOST[:PORT]&module=NAME; see the README.")]
 pub struct ServeArgs {
-    /// Address and port to listen on (blackbox_exporter's port, loopback only by default).
-    #[arg(long, default_value = server::DEFAULT_LISTEN, value_name = "ADDR:PORT")]
+    /// Address and port to listen on (blackbox_exporter's port, loopback only by default);
+    /// blackbox's spelling --web.listen-address also works.
+    #[arg(long, alias = "web.listen-address", default_value = server::DEFAULT_LISTEN, value_name = "ADDR:PORT")]
     listen: SocketAddr,
     /// What may be probed (repeatable): a CIDR, an IP, a host name, *.suffix or *, each with an
     /// optional :PORT or :LOW-HIGH ([v6]:PORT for IPv6). Without any rule, anything may be.
