@@ -83,8 +83,8 @@ fn check_loopback_targets_json_and_exit_codes() {
 
     let r = netdiag(&["check", "--json", &open_addr], &[]);
     r.expect_code(0);
-    let doc = r.json();
-    assert_eq!(doc["schema"], "netdiag.check/1");
+    let doc = r.stream();
+    assert_eq!(doc["schema"], 2);
     assert_eq!(doc["failed"], false);
     let t = &doc["targets"][0];
     assert_eq!(t["target"], open_addr.as_str());
@@ -97,7 +97,7 @@ fn check_loopback_targets_json_and_exit_codes() {
 
     let r = netdiag(&["check", "--json", &open_addr, &closed_addr], &[]);
     r.expect_code(1);
-    let doc = r.json();
+    let doc = r.stream();
     assert_eq!(doc["failed"], true);
     assert_eq!(doc["targets"][1]["failed"], true);
     assert_eq!(doc["targets"][1]["addresses"][0]["tcp"]["class"], "refused");
@@ -109,7 +109,7 @@ fn check_loopback_targets_json_and_exit_codes() {
         &[],
     );
     r.expect_code(1);
-    let t = &r.json()["targets"][0];
+    let t = &r.stream()["targets"][0];
     assert_eq!(t["findings"][0]["id"], "dns_all_servers_failed", "{r}");
     assert_eq!(t["dns"]["servers"][0]["server"], dead.as_str());
     drop(open);
@@ -173,7 +173,7 @@ impl Drop for TargetsFile {
 }
 
 fn target_names(run: &Run) -> Vec<String> {
-    run.json()["targets"]
+    run.stream()["targets"]
         .as_array()
         .unwrap()
         .iter()
@@ -191,7 +191,7 @@ fn targets_come_from_a_file_in_order_after_the_arguments() {
     r.expect_code(1);
     assert_eq!(target_names(&r), [open.clone(), closed.clone(), open.clone()], "{r}");
     let failed: Vec<bool> =
-        r.json()["targets"].as_array().unwrap().iter().map(|t| t["failed"].as_bool().unwrap()).collect();
+        r.stream()["targets"].as_array().unwrap().iter().map(|t| t["failed"].as_bool().unwrap()).collect();
     assert_eq!(failed, [false, true, false], "{r}");
 
     // `-` reads the list from standard input.
@@ -202,9 +202,13 @@ fn targets_come_from_a_file_in_order_after_the_arguments() {
     child.stdin.take().unwrap().write_all(format!("{closed}\n").as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
-    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(doc["targets"][0]["target"], closed.as_str());
-    assert_eq!(doc["targets"][0]["addresses"][0]["tcp"]["class"], "refused");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let records: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 2, "{stdout}");
+    assert_eq!((&records[0]["type"], &records[0]["index"]), (&"target".into(), &0.into()));
+    assert_eq!(records[0]["target"], closed.as_str());
+    assert_eq!(records[0]["addresses"][0]["tcp"]["class"], "refused");
+    assert_eq!(records[1]["type"], "summary");
 }
 
 #[test]
@@ -245,7 +249,7 @@ fn parallel_limits_how_many_targets_wait_at_once() {
     side_by_side.expect_code(1);
     assert!(side_by_side.elapsed < Duration::from_millis(850), "{side_by_side}");
     for run in [&serial, &side_by_side] {
-        for t in run.json()["targets"].as_array().unwrap() {
+        for t in run.stream()["targets"].as_array().unwrap() {
             assert_eq!(t["addresses"][0]["tcp"]["class"], "timed_out", "{run}");
         }
     }
