@@ -87,7 +87,8 @@ impl Run {
         let mut summary = None;
         for (i, record) in records.iter().enumerate() {
             assert_eq!(record["schema"], 2, "record {i}: {record}\n{self}");
-            let stamp = record["timestamp"].as_str().unwrap_or_else(|| panic!("no timestamp: {record}\n{self}"));
+            let stamp =
+                record["timestamp"].as_str().unwrap_or_else(|| panic!("no timestamp: {record}\n{self}"));
             assert!(stamp.ends_with('Z') && stamp.len() == 27, "timestamp {stamp}\n{self}");
             assert!(summary.is_none(), "a record after the summary: {record}\n{self}");
             match record["type"].as_str() {
