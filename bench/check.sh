@@ -34,7 +34,7 @@ echo "versions: $(nmap --version | head -1), $(hyperfine --version), $(dnsmasq -
 peak_rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.1f", $1/1024}'; }
 
 # A port range where nothing listens on 127.0.0.1 (checked, not assumed).
-FIRST=${FIRST:-40000}
+FIRST=${FIRST:-20000}
 LAST=$((FIRST + 9999))
 if ss -ltnH "sport >= :$FIRST and sport <= :$LAST" | grep -q .; then
     echo "something listens in $FIRST-$LAST; set FIRST" >&2; exit 1
@@ -74,7 +74,7 @@ bench2() {
     python3 - >"$OUT/wide.txt" <<'EOF'
 # 100,000 distinct loopback addresses, 127.1.0.1 upwards, each on one closed port.
 for i in range(100_000):
-    print(f"127.{1 + i // 65536}.{(i // 256) % 256}.{1 + i % 250}:40001")
+    print(f"127.{1 + i // 65536}.{(i // 256) % 256}.{1 + i % 250}:20001")
 EOF
     local start end rss
     start=$(date +%s.%N)
@@ -109,7 +109,7 @@ with open(sys.argv[1], "w") as hosts, open(sys.argv[2], "w") as names:
         name = f"n{i}.bench.netdiag.test"
         for a in range(8):
             hosts.write(f"127.{2 + a}.{i // 250}.{1 + i % 250} {name}\n")
-        names.write(f"{name}:40002\n")
+        names.write(f"{name}:20002\n")
 EOF
     local port=15399
     cat >"$OUT/dnsmasq.conf" <<EOF

@@ -424,11 +424,14 @@ pub fn write_target_text(w: &mut dyn Write, r: &TargetReport, color: bool) -> io
     write_findings_text(w, &r.findings, color)
 }
 
-/// The verdict of one target in one word: the id of its first finding of the worst severity
-/// (`tcp_refused`, `tcp_connected`, ...).
+/// The verdict of one target in one word: the id of its first failure, else of its first
+/// warning, else of its first good news (`tcp_connected`); information alone
+/// (`loopback_destination`) never hides the outcome.
 pub fn verdict_id(r: &TargetReport) -> &'static str {
-    let worst = crate::diagnose::worst(&r.findings);
-    r.findings.iter().find(|f| f.severity == worst).map_or("no_finding", |f| f.id.as_str())
+    [Severity::Failure, Severity::Warning, Severity::Ok, Severity::Info]
+        .into_iter()
+        .find_map(|severity| r.findings.iter().find(|f| f.severity == severity))
+        .map_or("no_finding", |f| f.id.as_str())
 }
 
 /// What a run adds up to, kept as reports stream past (constant memory).
