@@ -128,6 +128,10 @@ fn tnc_on_loopback() {
     let r = netdiag(&["tnc", "127.0.0.1", "-p", &port, "--information-level", "QUIET"], &[]);
     r.expect_code(0);
     assert_eq!(r.stdout(), "True\n");
+    let r = netdiag(&["tnc", "127.0.0.1", "-p", &port, "--json"], &[]);
+    r.expect_code(0);
+    let stamp = r.json()["Timestamp"].as_str().unwrap_or_else(|| panic!("{r}")).to_owned();
+    assert!(humantime::parse_rfc3339(&stamp).is_ok() && stamp.ends_with('Z'), "{r}");
     drop(open);
 }
 

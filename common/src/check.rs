@@ -856,6 +856,28 @@ mod tests {
     }
 
     #[test]
+    fn routes_read_once_answer_like_the_kernel_with_one_socket_per_route() {
+        let routes = Routes::collect();
+        let mut destinations: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+        destinations.extend((2..50).map(|i| IpAddr::from([127, 0, 3, i])));
+        for ip in destinations {
+            let shared = routes.route_to(ip).unwrap();
+            let alone = crate::env::route_to(ip).unwrap();
+            assert_eq!(shared, alone, "{ip}");
+        }
+        // The kernel was asked three times for 50 destinations: for this machine's own 127.0.0.1
+        // and ::1, and once for the rest of 127.0.0.0/8.
+        assert_eq!(routes.sources.lock().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn socket_budget_stays_below_the_descriptor_limit() {
+        for (limit, budget) in [(64, 8), (256, 192), (1024, 960), (1_048_576, 16_384), (u64::MAX, 16_384)] {
+            assert_eq!(socket_budget_for(limit), budget, "{limit}");
+        }
+    }
+
+    #[test]
     fn dns_timeout_precedence() {
         let mut servers = ServerList::explicit(vec![]);
         assert_eq!(CheckOptions::default().dns_timeout_for(&servers), dns::DEFAULT_TIMEOUT);
