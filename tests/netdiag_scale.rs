@@ -141,6 +141,12 @@ fn names_of_eight_addresses_under_a_low_descriptor_limit_are_all_refused_not_loc
     assert!(!r.stdout().contains("open files") && !r.stderr().contains("open files"), "{r}");
 }
 
+/// Sends a signal with the shell's own `kill` (no procps needed).
+fn send(signal: &str, pid: &str) {
+    let status = Command::new("sh").args(["-c", &format!("kill -{signal} {pid}")]).status().unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
 /// Starts `netdiag check` on `args`, waits for `records` NDJSON lines, sends `signal`, and
 /// returns the run once it exits.
 fn interrupt_after(args: &[&str], records: usize, signal: &str) -> (Vec<Value>, Option<i32>, String) {
@@ -162,8 +168,7 @@ fn interrupt_after(args: &[&str], records: usize, signal: &str) -> (Vec<Value>, 
         lines.push(line);
     }
     let pid = child.id().to_string();
-    let kill = Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap();
-    assert!(kill.success());
+    send(signal, &pid);
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let status = child.wait().unwrap();
@@ -237,7 +242,7 @@ fn tnc_and_deps_stop_on_a_signal_too() {
         }
         let child = cmd.spawn().unwrap();
         std::thread::sleep(Duration::from_millis(500));
-        Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        send("INT", &child.id().to_string());
         child.wait_with_output().unwrap()
     };
     let port = addr.port().to_string();
