@@ -9,7 +9,7 @@ use std::net::{TcpListener, UdpSocket};
 use std::process::Stdio;
 use std::time::Duration;
 
-use support::{Run, run, tool};
+use support::{Run, TargetsFile, run, tool};
 
 /// Runs netdiag with nothing from this process's environment: an inherited connection string
 /// would make `deps` resolve a name through the machine's resolver.
@@ -153,27 +153,6 @@ fn closed_stdout_pipe_exits_quietly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
-}
-
-/// A file of targets, removed when the test ends.
-struct TargetsFile(std::path::PathBuf);
-
-impl TargetsFile {
-    fn new(tag: &str, contents: &str) -> Self {
-        let path = std::env::temp_dir().join(format!("netdiag-targets-{tag}-{}", std::process::id()));
-        std::fs::write(&path, contents).unwrap();
-        Self(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TargetsFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 fn target_names(run: &Run) -> Vec<String> {

@@ -5,45 +5,20 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::dns::Dnsmasq;
 use support::netns::{Lab, VNET_ADDR};
-use support::{Run, bin, run};
+use support::{Run, TargetsFile, bin, run};
 
 namespace_listener_entry_point!();
 
 /// Ports of the vnet namespace: listeners, one dropped by iptables, the rest closed.
 const LISTENING: [u16; 4] = [8001, 8002, 8003, 8004];
 const DROPPED: u16 = 9000;
-
-/// A targets file removed on drop.
-struct TargetsFile(std::path::PathBuf);
-
-impl TargetsFile {
-    fn new(tag: &str, lines: impl Iterator<Item = String>) -> Self {
-        let path = std::env::temp_dir().join(format!("netdiag-scale-{tag}-{}.txt", std::process::id()));
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-        for line in lines {
-            writeln!(file, "{line}").unwrap();
-        }
-        file.flush().unwrap();
-        Self(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TargetsFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
 
 /// What target `i` of the big list is, and the TCP finding it must get.
 fn planned(i: usize) -> (u16, &'static str) {
@@ -67,7 +42,7 @@ fn twenty_thousand_targets_each_get_the_right_verdict() {
     let lab = Lab::new();
     lab.vnet.iptables(&format!("-A INPUT -p tcp --dport {DROPPED} -j DROP"));
     let _listeners = lab.vnet.listen(&LISTENING);
-    let list = TargetsFile::new("20k", (0..TARGETS).map(|i| format!("{VNET_ADDR}:{}", planned(i).0)));
+    let list = TargetsFile::from_lines("20k", (0..TARGETS).map(|i| format!("{VNET_ADDR}:{}", planned(i).0)));
 
     let mut cmd = lab.app.command(&bin("netdiag"));
     cmd.env_clear().args(["check", "--json", "-w", "500ms", "-f", list.path()]);
@@ -118,7 +93,8 @@ fn names_of_eight_addresses_under_a_low_descriptor_limit_are_all_refused_not_loc
         records.push(format!("--address=/eight.netdiag.test/10.78.0.{a}"));
     }
     let _dns = Dnsmasq::start_in(&lab.vnet, VNET_ADDR, &records);
-    let list = TargetsFile::new("eight", (0..NAMES).map(|i| format!("eight.netdiag.test:{}", 7000 + i)));
+    let list =
+        TargetsFile::from_lines("eight", (0..NAMES).map(|i| format!("eight.netdiag.test:{}", 7000 + i)));
     // 64 descriptors: the run must queue for sockets, not fail with "too many open files".
     let inner = format!(
         "ulimit -n 64; exec '{}' check --json -w 2s --dns-server {VNET_ADDR} -f '{}'",
@@ -140,6 +116,9 @@ fn names_of_eight_addresses_under_a_low_descriptor_limit_are_all_refused_not_loc
     }
     assert!(!r.stdout().contains("open files") && !r.stderr().contains("open files"), "{r}");
 }
+
+/// Long enough for a freshly started tool to have installed its signal handlers.
+const STARTUP: Duration = Duration::from_secs(1);
 
 /// Sends a signal with the shell's own `kill` (no procps needed).
 fn send(signal: &str, pid: &str) {
@@ -166,6 +145,11 @@ fn interrupt_after(args: &[&str], records: usize, signal: &str) -> (Vec<Value>, 
         let mut line = String::new();
         assert!(stdout.read_line(&mut line).unwrap() > 0, "stdout closed early: {lines:?}");
         lines.push(line);
+    }
+    if records == 0 {
+        // Nothing to wait for on stdout: give the tool time to install its signal handlers,
+        // or the signal's default action would end it before it could report anything.
+        std::thread::sleep(STARTUP);
     }
     let pid = child.id().to_string();
     send(signal, &pid);
@@ -241,7 +225,7 @@ fn tnc_and_deps_stop_on_a_signal_too() {
             cmd.env(k, v);
         }
         let child = cmd.spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(STARTUP);
         send("INT", &child.id().to_string());
         child.wait_with_output().unwrap()
     };
@@ -265,7 +249,7 @@ fn tnc_and_deps_stop_on_a_signal_too() {
 #[test]
 fn progress_line_on_a_terminal_only() {
     let closed: Vec<String> = (0..40).map(|i| format!("127.0.0.1:{}", 1 + i)).collect();
-    let list = TargetsFile::new("progress", closed.into_iter());
+    let list = TargetsFile::from_lines("progress", closed.into_iter());
     // `script` gives netdiag a pseudo-terminal; a 300 ms black hole keeps the run going long
     // enough for the line to be drawn.
     let (hole, _held) = support::black_hole();

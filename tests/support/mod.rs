@@ -187,3 +187,36 @@ pub fn listener_with_backlog(backlog: u32) -> TcpListener {
         socket.listen(backlog).unwrap().into_std().unwrap()
     })
 }
+
+/// A file of targets, removed when the test ends.
+pub struct TargetsFile(std::path::PathBuf);
+
+impl TargetsFile {
+    pub fn new(tag: &str, contents: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("netdiag-targets-{tag}-{}", std::process::id()));
+        std::fs::write(&path, contents).unwrap();
+        Self(path)
+    }
+
+    /// One target per line, written as they come (a list of any length).
+    pub fn from_lines(tag: &str, lines: impl Iterator<Item = String>) -> Self {
+        use std::io::Write;
+        let path = std::env::temp_dir().join(format!("netdiag-targets-{tag}-{}", std::process::id()));
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        for line in lines {
+            writeln!(file, "{line}").unwrap();
+        }
+        file.flush().unwrap();
+        Self(path)
+    }
+
+    pub fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TargetsFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
