@@ -31,7 +31,7 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), 
 echo "versions: $(nmap --version | head -1), $(hyperfine --version), $(dnsmasq --version | head -1)"
 
 # Peak RSS in MiB of a command (GNU time), its output discarded.
-peak_rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.1f", $1/1024}'; }
+peak_rss() { { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null || true; } | tail -1 | awk '{printf "%.1f", $1/1024}'; }
 
 # A port range where nothing listens on 127.0.0.1 (checked, not assumed).
 FIRST=${FIRST:-20000}
