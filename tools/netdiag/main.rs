@@ -280,6 +280,12 @@ fn runtime() -> io::Result<tokio::runtime::Runtime> {
     cli::runtime("netdiag").map_err(|_| io::Error::other("cannot start the async runtime"))
 }
 
+/// For a list: one worker per core, so connects and diagnoses of many targets use every core
+/// (a single target starts faster on the current-thread runtime).
+fn list_runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+}
+
 /// Above this many targets `check` prints one line per target unless `--full` is given.
 const BRIEF_ABOVE: usize = 10;
 
@@ -454,7 +460,7 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     let mut held: Vec<(usize, check::TargetReport)> = Vec::new();
     let start = Instant::now();
     let ctx = Arc::new(RunContext::new(opts, settings, servers));
-    let runtime = runtime()?;
+    let runtime = if single { runtime()? } else { list_runtime()? };
     let ran = runtime.block_on(async {
         let run = check::run_targets(
             ctx,
