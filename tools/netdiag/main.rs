@@ -393,14 +393,18 @@ fn progress_bar(total: Option<usize>) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let (bar, template) = match total {
-        Some(n) => (
-            indicatif::ProgressBar::new(n as u64),
-            "{pos}/{len} targets checked, {msg}, {elapsed} ({per_sec})",
-        ),
-        None => (indicatif::ProgressBar::no_length(), "{pos} targets checked, {msg}, {elapsed} ({per_sec})"),
+        Some(n) => {
+            (indicatif::ProgressBar::new(n as u64), "{pos}/{len} targets checked, {msg}, {elapsed}, {rate}")
+        }
+        None => (indicatif::ProgressBar::no_length(), "{pos} targets checked, {msg}, {elapsed}, {rate}"),
     };
     if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-        bar.set_style(style);
+        // indicatif's own {per_sec} prints four decimals; whole targets per second read better.
+        let rate = |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let per_sec = state.pos() as f64 / state.elapsed().as_secs_f64().max(1e-3);
+            let _ = write!(w, "{per_sec:.0}/s");
+        };
+        bar.set_style(style.with_key("rate", rate));
     }
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     bar.set_message("0 failed");
