@@ -20,6 +20,13 @@ namespace_listener_entry_point!();
 const LISTENING: [u16; 4] = [8001, 8002, 8003, 8004];
 const DROPPED: u16 = 9000;
 
+/// Loopback ports where nothing listens: each was bound by us a moment ago and let go.
+fn closed_ports(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string())
+        .collect()
+}
+
 /// What target `i` of the big list is, and the TCP finding it must get.
 fn planned(i: usize) -> (u16, &'static str) {
     match i {
@@ -45,7 +52,9 @@ fn twenty_thousand_targets_each_get_the_right_verdict() {
     let list = TargetsFile::from_lines("20k", (0..TARGETS).map(|i| format!("{VNET_ADDR}:{}", planned(i).0)));
 
     let mut cmd = lab.app.command(&bin("netdiag"));
-    cmd.env_clear().args(["check", "--json", "-w", "500ms", "-f", list.path()]);
+    // 2 s lets a listener starved of CPU (CI runs tests side by side) take a retransmitted SYN,
+    // so only the dropped port times out.
+    cmd.env_clear().args(["check", "--json", "-w", "2s", "-f", list.path()]);
     // The app is integrated, so a private destination is no warning and each verdict is TCP's.
     cmd.env("WEBSITE_PRIVATE_IP", support::netns::APP_ADDR);
     let r = run(cmd);
@@ -172,9 +181,7 @@ fn interrupt_after(args: &[&str], records: usize, signal: &str) -> (Vec<Value>, 
 fn a_signal_stops_the_run_and_every_finished_record_is_there() {
     let (hole, _held) = support::black_hole();
     let hole = hole.local_addr().unwrap().to_string();
-    let closed: Vec<String> = (0..30)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string())
-        .collect();
+    let closed = closed_ports(30);
     // The black hole first, so it is in flight while the closed ports finish.
     let mut args = vec!["check", "--json", "-w", "60s", &hole];
     args.extend(closed.iter().map(String::as_str));
@@ -248,8 +255,7 @@ fn tnc_and_deps_stop_on_a_signal_too() {
 
 #[test]
 fn progress_line_on_a_terminal_only() {
-    let closed: Vec<String> = (0..40).map(|i| format!("127.0.0.1:{}", 1 + i)).collect();
-    let list = TargetsFile::from_lines("progress", closed.into_iter());
+    let list = TargetsFile::from_lines("progress", closed_ports(40).into_iter());
     // `script` gives netdiag a pseudo-terminal; a 300 ms black hole keeps the run going long
     // enough for the line to be drawn.
     let (hole, _held) = support::black_hole();
