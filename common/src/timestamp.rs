@@ -3,13 +3,15 @@
 
 use std::time::SystemTime;
 
-/// The time now, as every JSON record carries it.
-pub fn now() -> String {
-    format(SystemTime::now())
+/// `at` as `2026-11-25T14:03:07.123456Z`. Microseconds, because tcpping's attempts can follow
+/// each other within a millisecond (`-i 0`) and their records must still sort in order.
+pub fn rfc3339(at: SystemTime) -> String {
+    humantime::format_rfc3339_micros(at).to_string()
 }
 
-pub fn format(at: SystemTime) -> String {
-    humantime::format_rfc3339_micros(at).to_string()
+/// The current time, as [`rfc3339`].
+pub fn now() -> String {
+    rfc3339(SystemTime::now())
 }
 
 #[cfg(test)]
@@ -20,7 +22,7 @@ mod tests {
     #[test]
     fn rfc3339_utc_with_microseconds() {
         let at = UNIX_EPOCH + Duration::from_micros(1_795_010_709_123_456);
-        assert_eq!(format(at), "2026-11-18T14:05:09.123456Z");
+        assert_eq!(rfc3339(at), "2026-11-18T14:05:09.123456Z");
         let now = now();
         assert_eq!(now.len(), "2026-11-18T11:25:09.123456Z".len());
         assert!(now.ends_with('Z'));
