@@ -280,3 +280,22 @@ fn progress_line_on_a_terminal_only() {
     assert!(r.stderr().is_empty(), "{r}");
     assert!(r.stdout().contains("By verdict: tcp_refused 40"), "{r}");
 }
+
+#[test]
+fn one_slow_target_shows_the_waiting_line_of_tcpping() {
+    let (hole, _held) = support::black_hole();
+    let hole = hole.local_addr().unwrap();
+    let port = hole.port().to_string();
+    for (inner, shown) in [
+        (format!("'{}' check -w 1500ms {hole}", bin("netdiag")), hole.to_string()),
+        (format!("'{}' tnc 127.0.0.1 -p {port} -w 1500ms", bin("netdiag")), "127.0.0.1".to_owned()),
+    ] {
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &inner, "/dev/null"]).env("NO_COLOR", "1");
+        let r = run(cmd);
+        r.expect_code(1);
+        let out = r.stdout();
+        assert!(out.contains(&format!("\rwaiting for {shown}... 1s")), "{out:?}");
+        assert!(out.contains("\r\x1b[2K"), "the line is erased: {out:?}");
+    }
+}
