@@ -490,6 +490,10 @@ async fn connect_all(
     opts: &ConnectOptions,
     sockets: &SocketBudget,
 ) -> Vec<tcp::ConnectOutcome> {
+    // Most targets have one address: no task to spawn and join for it.
+    if let [remote] = addresses {
+        return vec![connect_budgeted(*remote, opts, sockets).await];
+    }
     let mut tasks = tokio::task::JoinSet::new();
     for (index, &remote) in addresses.iter().enumerate() {
         let opts = opts.clone();
