@@ -110,22 +110,27 @@ impl RunContext {
 /// instead of failing with "too many open files", so running out of descriptors never becomes
 /// a target's verdict.
 #[derive(Debug, Clone)]
-pub struct SocketBudget(Arc<Semaphore>);
+pub struct SocketBudget {
+    permits: Arc<Semaphore>,
+    total: usize,
+}
 
 impl SocketBudget {
     pub fn new(sockets: usize) -> Self {
-        Self(Arc::new(Semaphore::new(sockets.clamp(1, Semaphore::MAX_PERMITS))))
+        let total = sockets.clamp(1, Semaphore::MAX_PERMITS);
+        Self { permits: Arc::new(Semaphore::new(total)), total }
     }
 
-    /// Waits until `sockets` more may be opened; they count until the permit is dropped.
+    /// Waits until `sockets` more may be opened; they count until the permit is dropped. A
+    /// request larger than the whole budget takes the whole budget rather than wait forever.
     pub async fn take(&self, sockets: usize) -> Option<OwnedSemaphorePermit> {
-        let wanted = u32::try_from(sockets).unwrap_or(u32::MAX);
+        let wanted = u32::try_from(sockets.min(self.total)).unwrap_or(u32::MAX);
         // Never closed, so this only waits; `None` would mean a bug, and the caller goes ahead.
-        Arc::clone(&self.0).acquire_many_owned(wanted).await.ok()
+        Arc::clone(&self.permits).acquire_many_owned(wanted).await.ok()
     }
 
     pub fn available(&self) -> usize {
-        self.0.available_permits()
+        self.permits.available_permits()
     }
 }
 
@@ -872,6 +877,16 @@ mod tests {
         // The kernel was asked three times for 50 destinations: for this machine's own 127.0.0.1
         // and ::1, and once for the rest of 127.0.0.0/8.
         assert_eq!(routes.sources.lock().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_budget_of_one_socket_still_resolves_two_record_types() {
+        let budget = SocketBudget::new(1);
+        let both = budget.take(2).await;
+        assert!(both.is_some());
+        assert_eq!(budget.available(), 0);
+        drop(both);
+        assert_eq!(budget.available(), 1);
     }
 
     #[test]
