@@ -299,3 +299,37 @@ fn one_slow_target_shows_the_waiting_line_of_tcpping() {
         assert!(out.contains("\r\x1b[2K"), "the line is erased: {out:?}");
     }
 }
+
+#[test]
+fn standard_input_is_read_as_the_run_goes_and_a_bad_line_ends_it_after_what_came_before() {
+    let closed = closed_ports(2);
+    let mut child = Command::new(bin("netdiag"))
+        .env_clear()
+        .args(["check", "--json", "-w", "2s", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    // The first target is checked before the rest of the input even exists.
+    std::io::Write::write_all(&mut stdin, format!("{}\n", closed[0]).as_bytes()).unwrap();
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let first: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!((&first["type"], &first["index"]), (&"target".into(), &0.into()), "{first}");
+    std::io::Write::write_all(&mut stdin, format!("{}\n127.0.0.1:99999\n", closed[1]).as_bytes()).unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let records: Vec<Value> = rest.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 2, "{rest}");
+    assert_eq!(records[0]["target"], closed[1].as_str());
+    assert_eq!(records[1]["targets_checked"], 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("- line 3: bad target '127.0.0.1:99999'"), "{err}");
+}

@@ -640,9 +640,11 @@ pub struct RunEnd {
 
 /// Checks targets taken lazily from `targets`, at most `max_parallel` at a time, and hands
 /// each report to `on_report` with its input position as soon as it is ready, so memory is
-/// bounded by the targets in flight, not by the length of the list. When `stop` completes,
-/// nothing new starts, the targets in flight are abandoned and listed in the result.
-/// An error from `on_report` (e.g. a closed pipe) ends the run at once and is returned.
+/// bounded by the targets in flight, not by the length of the list. The input is read on a
+/// thread of its own (it may be a pipe that blocks), so a report is handed over at once even
+/// while the next target has not been written yet. When `stop` completes, nothing new starts,
+/// the targets in flight are abandoned and listed in the result. An error from `on_report`
+/// (e.g. a closed pipe) ends the run at once and is returned.
 pub async fn run_targets<I, F, E>(
     ctx: Arc<RunContext>,
     targets: I,
@@ -650,42 +652,52 @@ pub async fn run_targets<I, F, E>(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<RunEnd, E>
 where
-    I: IntoIterator<Item = Target>,
+    I: IntoIterator<Item = Target> + Send + 'static,
+    I::IntoIter: Send,
     F: FnMut(usize, TargetReport) -> Result<(), E>,
 {
-    let mut targets = targets.into_iter().enumerate().peekable();
+    let max_parallel = ctx.opts.max_parallel.max(1);
+    // Bounded: the reader stays at most one batch ahead of the targets in flight.
+    let (feed, mut input) = tokio::sync::mpsc::channel::<Target>(max_parallel);
+    std::thread::spawn(move || {
+        for target in targets {
+            if feed.blocking_send(target).is_err() {
+                break;
+            }
+        }
+    });
     let mut tasks = tokio::task::JoinSet::new();
     let mut in_flight: HashMap<usize, (String, Instant)> = HashMap::new();
     let mut end = RunEnd::default();
-    let max_parallel = ctx.opts.max_parallel.max(1);
+    let mut input_open = true;
     tokio::pin!(stop);
-    loop {
-        while tasks.len() < max_parallel
-            && let Some((index, target)) = targets.next()
-        {
-            in_flight.insert(index, (target.display(), Instant::now()));
-            end.started += 1;
-            let ctx = Arc::clone(&ctx);
-            tasks.spawn(async move { (index, check_target(&target, &ctx).await) });
-        }
-        if tasks.is_empty() {
-            break;
-        }
+    while input_open || !tasks.is_empty() {
         tokio::select! {
-            joined = tasks.join_next() => match joined {
-                Some(Ok((index, report))) => {
+            received = input.recv(), if input_open && tasks.len() < max_parallel => match received {
+                Some(target) => {
+                    let index = end.started;
+                    in_flight.insert(index, (target.display(), Instant::now()));
+                    end.started += 1;
+                    let ctx = Arc::clone(&ctx);
+                    tasks.spawn(async move { (index, check_target(&target, &ctx).await) });
+                }
+                None => input_open = false,
+            },
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => match joined {
+                Ok((index, report)) => {
                     in_flight.remove(&index);
                     end.finished += 1;
                     on_report(index, report)?;
                 }
                 // A check task has no reason to panic; keep the others and say so.
-                Some(Err(e)) => tracing::error!("check task failed: {e}"),
-                None => break,
+                Err(e) => tracing::error!("check task failed: {e}"),
             },
             () = &mut stop => {
                 tasks.abort_all();
                 end.interrupted = true;
-                end.not_started = targets.peek().is_some();
+                // An input still open may or may not hold more; a closed one is exhausted.
+                end.not_started = input_open
+                    && !matches!(input.try_recv(), Err(tokio::sync::mpsc::error::TryRecvError::Disconnected));
                 let mut cut: Vec<InFlight> = in_flight
                     .drain()
                     .map(|(index, (target, since))| InFlight { index, target, waited: since.elapsed() })
@@ -706,7 +718,7 @@ pub async fn check_targets(targets: &[Target], ctx: Arc<RunContext>) -> Vec<Targ
     // Nothing can stop this run and collecting cannot fail, so the end is always Ok.
     let Ok(_) = run_targets(
         ctx,
-        targets.iter().cloned(),
+        targets.to_vec(),
         |index, report| {
             reports.push((index, report));
             Ok::<(), std::convert::Infallible>(())

@@ -3,7 +3,7 @@
 
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[path = "../cli.rs"]
@@ -318,18 +318,18 @@ fn socket_budget() -> usize {
 /// Where the targets of a `check` come from, read one line at a time so a list of any length
 /// costs memory only for the targets in flight.
 struct TargetLines {
-    lines: Box<dyn Iterator<Item = io::Result<String>>>,
+    lines: Box<dyn Iterator<Item = io::Result<String>> + Send>,
     shown: String,
     default_port: Port,
     line: usize,
     /// The first bad line, which ends the input.
-    error: std::rc::Rc<std::cell::RefCell<Option<String>>>,
+    error: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl TargetLines {
     fn open(path: &std::path::Path, default_port: Port) -> Result<Self, String> {
         let shown = path.display().to_string();
-        let lines: Box<dyn Iterator<Item = io::Result<String>>> = if path.as_os_str() == "-" {
+        let lines: Box<dyn Iterator<Item = io::Result<String>> + Send> = if path.as_os_str() == "-" {
             Box::new(io::BufReader::new(io::stdin()).lines())
         } else {
             let file =
@@ -341,8 +341,15 @@ impl TargetLines {
     }
 
     fn fail(&mut self, message: String) -> Option<Target> {
-        *self.error.borrow_mut() = Some(message);
+        if let Ok(mut error) = self.error.lock() {
+            *error = Some(message);
+        }
         None
+    }
+
+    /// The first bad line, once the input has ended.
+    fn take_error(error: &Mutex<Option<String>>) -> Option<String> {
+        error.lock().ok().and_then(|mut e| e.take())
     }
 }
 
@@ -350,7 +357,7 @@ impl Iterator for TargetLines {
     type Item = Target;
 
     fn next(&mut self) -> Option<Target> {
-        if self.error.borrow().is_some() {
+        if self.error.lock().map_or(true, |e| e.is_some()) {
             return None;
         }
         loop {
@@ -378,9 +385,9 @@ impl Iterator for TargetLines {
 /// anything is probed, so a typo at line 90,000 costs nothing; memory stays constant.
 fn count_targets_file(path: &std::path::Path, default_port: Port) -> Result<usize, String> {
     let mut lines = TargetLines::open(path, default_port)?;
-    let error = std::rc::Rc::clone(&lines.error);
+    let error = Arc::clone(&lines.error);
     let count = lines.by_ref().count();
-    match error.borrow_mut().take() {
+    match TargetLines::take_error(&error) {
         Some(message) => Err(message),
         None => Ok(count),
     }
@@ -455,7 +462,7 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     // anything longer streams in the order targets finish.
     let in_order = !json && !brief && total.is_some_and(|n| n <= BRIEF_ABOVE);
     let color = use_color();
-    let input_error = listed.as_ref().map(|l| std::rc::Rc::clone(&l.error));
+    let input_error = listed.as_ref().map(|l| Arc::clone(&l.error));
     let input = targets.into_iter().chain(listed.into_iter().flatten());
 
     let single = total == Some(1);
@@ -522,7 +529,7 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
         report::write_check_closing(out, &tally, &end, elapsed, brief, color)?;
     }
     out.flush()?;
-    if let Some(message) = input_error.and_then(|e| e.borrow_mut().take()) {
+    if let Some(message) = input_error.and_then(|e| TargetLines::take_error(&e)) {
         return Ok(usage("check", message));
     }
     Ok(exit_code(end.interrupted, tally.checked, tally.failed > 0))
