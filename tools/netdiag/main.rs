@@ -1,7 +1,7 @@
 //! `netdiag`: the App Service networking troubleshooting checklist as a program.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,8 +15,10 @@ use netdiag_common::check::{self, CheckOptions, RunContext, RunEnd};
 use netdiag_common::dns::{ServerList, servers};
 use netdiag_common::env::{AppSettings, EnvSnapshot};
 use netdiag_common::report::netdiag as report;
+use netdiag_common::sanitize;
 use netdiag_common::subnet::{PlanOs, SubnetPlan, SubnetSpec};
-use netdiag_common::target::{self, Port, Target};
+use netdiag_common::target::{Host, Port, Target};
+use netdiag_common::targets_file::TargetsReader;
 
 #[derive(Parser)]
 #[command(
@@ -80,10 +82,10 @@ struct EnvArgs {
 #[derive(Args)]
 struct ProbeArgs {
     /// TCP connect timeout per address (Windows gives up after 21 s).
-    #[arg(short = 'w', long, default_value = "21s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(short = 'w', long, default_value = "21s", value_parser = cli::positive_duration, value_name = "DURATION")]
     timeout: Duration,
     /// Timeout per DNS server [default: WEBSITE_DNS_TIMEOUT, else 3s, as the platform].
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = cli::positive_duration, value_name = "DURATION")]
     dns_timeout: Option<Duration>,
     /// Ask these DNS servers, in this order, instead of the app's own (repeatable). The hosts
     /// file is then skipped.
@@ -246,9 +248,9 @@ fn run(command: Command) -> io::Result<u8> {
     Ok(code)
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 500ms, 3s, 1m)"))?;
-    if d.is_zero() { Err("must be greater than zero".into()) } else { Ok(d) }
+/// User input quoted in a message: escaped, and cut so the reason after it still shows.
+fn shown(text: &str) -> String {
+    sanitize::escape_for_terminal(text, 100)
 }
 
 /// Bad input found after clap: one line on stderr, exit 2.
@@ -260,20 +262,77 @@ fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// Which targets need DNS, to decide what a broken DNS setting may block.
+#[derive(Clone, Copy)]
+struct DnsNeed {
+    any_name: bool,
+    any_address: bool,
+}
+
+impl DnsNeed {
+    fn of(hosts: impl IntoIterator<Item = bool>) -> Self {
+        let mut need = Self { any_name: false, any_address: false };
+        for is_name in hosts {
+            need.any_name |= is_name;
+            need.any_address |= !is_name;
+        }
+        need
+    }
+
+    /// The need of two sets of targets together.
+    fn and(self, other: Self) -> Self {
+        Self { any_name: self.any_name || other.any_name, any_address: self.any_address || other.any_address }
+    }
+
+    /// Every target is a name: nothing could be checked without DNS.
+    fn only_names(self) -> bool {
+        self.any_name && !self.any_address
+    }
+}
+
 /// The DNS servers to ask: `--dns-server` in order, else the app's own (`WEBSITE_DNS_SERVER`,
-/// `WEBSITE_DNS_ALT_SERVER`, resolv.conf). A broken setting is bad input; a missing
-/// resolv.conf only leaves IP literals checkable, so it is a warning.
-fn server_list(command: &str, dns_args: &ProbeArgs) -> Result<ServerList, u8> {
-    let found = servers::servers_for_tool(&dns_args.dns_servers, &env_var, &servers::default_resolv_conf())
-        .map_err(|e| usage(command, e))?;
+/// `WEBSITE_DNS_ALT_SERVER`, resolv.conf). A malformed `WEBSITE_DNS_SERVER` never blocks an IP
+/// literal: while any target is an address it is a warning, no server is used, and names fail
+/// as `no_dns_servers` naming the setting. Only when every target is a name is it bad input,
+/// as in tcpping. A missing resolv.conf only leaves IP literals checkable: a warning too.
+fn server_list(command: &str, dns_args: &ProbeArgs, need: DnsNeed) -> Result<ServerList, u8> {
+    let found =
+        match servers::servers_for_tool(&dns_args.dns_servers, &env_var, &servers::default_resolv_conf()) {
+            Ok(found) => found,
+            Err(e) if !need.only_names() && dns_args.dns_servers.is_empty() => {
+                let consequence = if need.any_name {
+                    "names cannot be resolved; IP addresses are checked"
+                } else {
+                    "no target needs DNS"
+                };
+                eprintln!("netdiag {command}: warning: ignoring {e}: {consequence}");
+                return Ok(ServerList {
+                    servers: Vec::new(),
+                    source: servers::ServerSource::WebsiteDnsServer,
+                    env_timeout: None,
+                    warnings: vec![e.to_string()],
+                });
+            }
+            Err(e) => return Err(usage(command, e)),
+        };
     for warning in &found.warnings {
-        eprintln!("netdiag {command}: warning: {warning}");
+        cli::stderr_line(format_args!("netdiag {command}: warning: {warning}"));
     }
     Ok(found.list)
 }
 
-fn check_options(probe: &ProbeArgs) -> CheckOptions {
-    CheckOptions { connect_timeout: probe.timeout, dns_timeout: probe.dns_timeout, ..CheckOptions::default() }
+/// The options every probing subcommand shares; a `-w` the platform cannot wait for is lowered
+/// with a warning, so reports show the timeout that really applied.
+fn check_options(command: &str, probe: &ProbeArgs) -> CheckOptions {
+    let applied = netdiag_common::tcp::applied_connect_timeout(probe.timeout);
+    if let Some(warning) = &applied.warning {
+        eprintln!("netdiag {command}: warning: {warning}");
+    }
+    CheckOptions {
+        connect_timeout: applied.timeout,
+        dns_timeout: probe.dns_timeout,
+        ..CheckOptions::default()
+    }
 }
 
 fn runtime() -> io::Result<tokio::runtime::Runtime> {
@@ -315,36 +374,30 @@ fn socket_budget() -> usize {
     }
 }
 
-/// Where the targets of a `check` come from, read one line at a time so a list of any length
-/// costs memory only for the targets in flight.
+/// Bad lines reported before giving up on a file that is probably not a list of targets.
+const MAX_BAD_LINES: usize = 10;
+
+/// Where the targets of a `check` come from, read one line at a time (through the hardened
+/// [`TargetsReader`]) so a list of any length costs memory only for the targets in flight.
+/// The first bad line ends the input; its message is kept for the end of the run.
 struct TargetLines {
-    lines: Box<dyn Iterator<Item = io::Result<String>> + Send>,
+    reader: TargetsReader<Box<dyn io::BufRead + Send>>,
     shown: String,
-    default_port: Port,
-    line: usize,
-    /// The first bad line, which ends the input.
-    error: Arc<std::sync::Mutex<Option<String>>>,
+    error: Arc<Mutex<Option<String>>>,
 }
 
 impl TargetLines {
     fn open(path: &std::path::Path, default_port: Port) -> Result<Self, String> {
-        let shown = path.display().to_string();
-        let lines: Box<dyn Iterator<Item = io::Result<String>> + Send> = if path.as_os_str() == "-" {
-            Box::new(io::BufReader::new(io::stdin()).lines())
+        let shown = sanitize::escape_for_terminal(&path.display().to_string(), 200);
+        let input: Box<dyn io::BufRead + Send> = if path.as_os_str() == "-" {
+            Box::new(io::BufReader::new(io::stdin()))
         } else {
             let file =
                 std::fs::File::open(path).map_err(|e| format!("cannot read targets file {shown}: {e}"))?;
-            Box::new(io::BufReader::new(file).lines())
+            Box::new(io::BufReader::new(file))
         };
-        let error = Default::default();
-        Ok(Self { lines, shown, default_port, line: 0, error })
-    }
-
-    fn fail(&mut self, message: String) -> Option<Target> {
-        if let Ok(mut error) = self.error.lock() {
-            *error = Some(message);
-        }
-        None
+        let error = Arc::default();
+        Ok(Self { reader: TargetsReader::new(input, default_port), shown, error })
     }
 
     /// The first bad line, once the input has ended.
@@ -360,37 +413,42 @@ impl Iterator for TargetLines {
         if self.error.lock().map_or(true, |e| e.is_some()) {
             return None;
         }
-        loop {
-            self.line += 1;
-            let text = match self.lines.next()? {
-                Ok(text) => text,
-                Err(e) => {
-                    let message = format!("{} line {}: cannot read: {e}", self.shown, self.line);
-                    return self.fail(message);
+        match self.reader.next()? {
+            Ok(target) => Some(target),
+            Err(e) => {
+                if let Ok(mut error) = self.error.lock() {
+                    *error = Some(format!("{} {e}", self.shown));
                 }
-            };
-            match target::parse_target_line(&text, self.default_port) {
-                None => continue,
-                Some(Ok(target)) => return Some(target),
-                Some(Err((entry, err))) => {
-                    let message = format!("{} line {}: bad target '{entry}': {err}", self.shown, self.line);
-                    return self.fail(message);
-                }
+                None
             }
         }
     }
 }
 
-/// Counts the targets of a file (not standard input) and finds its first bad line before
-/// anything is probed, so a typo at line 90,000 costs nothing; memory stays constant.
-fn count_targets_file(path: &std::path::Path, default_port: Port) -> Result<usize, String> {
-    let mut lines = TargetLines::open(path, default_port)?;
-    let error = Arc::clone(&lines.error);
-    let count = lines.by_ref().count();
-    match TargetLines::take_error(&error) {
-        Some(message) => Err(message),
-        None => Ok(count),
+/// Reads a targets file (not standard input) through once before anything is probed: counts
+/// its targets, notes whether they include names and addresses, and collects every bad line
+/// (up to [`MAX_BAD_LINES`]), each its own message. Memory stays constant.
+fn count_targets_file(path: &std::path::Path, default_port: Port) -> Result<(usize, DnsNeed), Vec<String>> {
+    let lines = TargetLines::open(path, default_port).map_err(|message| vec![message])?;
+    let mut bad = Vec::new();
+    let mut count = 0;
+    let mut need = DnsNeed::of([]);
+    for item in lines.reader {
+        match item {
+            Ok(target) => {
+                count += 1;
+                need = need.and(DnsNeed::of([target.host.ip().is_none()]));
+            }
+            Err(e) => {
+                bad.push(format!("{} {e}", lines.shown));
+                if bad.len() == MAX_BAD_LINES && !e.is_fatal() {
+                    bad.push(format!("{}: giving up after {MAX_BAD_LINES} bad lines", lines.shown));
+                    break;
+                }
+            }
+        }
     }
+    if bad.is_empty() { Ok((count, need)) } else { Err(bad) }
 }
 
 /// A live line on stderr while a list is checked: done/total, failures, elapsed, rate. Only on
@@ -424,16 +482,25 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     for text in &args.targets {
         match Target::parse(text, None, args.port) {
             Ok(t) => targets.push(t),
-            Err(e) => return Ok(usage("check", format_args!("bad target '{text}': {e}"))),
+            Err(e) => return Ok(usage("check", format_args!("bad target '{}': {e}", shown(text)))),
         }
     }
     let mut total = Some(targets.len());
     let mut listed = None;
+    let mut file_need = None;
     if let Some(path) = &args.targets_file {
         if path.as_os_str() != "-" {
             match count_targets_file(path, args.port) {
-                Ok(n) => total = total.map(|t| t + n),
-                Err(message) => return Ok(usage("check", message)),
+                Ok((n, names)) => {
+                    total = total.map(|t| t + n);
+                    file_need = Some(names);
+                }
+                Err(messages) => {
+                    for message in messages {
+                        usage("check", message);
+                    }
+                    return Ok(cli::USAGE);
+                }
             }
         } else {
             total = None;
@@ -446,7 +513,14 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     if total == Some(0) {
         return Ok(usage("check", "no targets: the targets file lists none"));
     }
-    let servers = match server_list("check", &args.probe) {
+    // Standard input is read as the run goes: it may hold names and addresses alike.
+    let listed_need = match (&args.targets_file, file_need) {
+        (None, _) => DnsNeed::of([]),
+        (Some(_), Some(need)) => need,
+        (Some(_), None) => DnsNeed::of([true, false]),
+    };
+    let need = DnsNeed::of(targets.iter().map(|t| t.host.ip().is_none())).and(listed_need);
+    let servers = match server_list("check", &args.probe, need) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -454,7 +528,7 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     let opts = CheckOptions {
         max_parallel: args.parallel,
         max_sockets: socket_budget(),
-        ..check_options(&args.probe)
+        ..check_options("check", &args.probe)
     };
     let json = args.probe.output.json;
     let brief = !json && (args.brief || (!args.full && total.is_none_or(|n| n > BRIEF_ABOVE)));
@@ -558,17 +632,17 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
     };
     let target = match Target::parse(&args.host, None, port) {
         Ok(t) if args.port.is_some() && t.port != port => {
-            return Ok(usage("tnc", format_args!("'{}' gives a port and so does -p", args.host)));
+            return Ok(usage("tnc", format_args!("'{}' gives a port and so does -p", shown(&args.host))));
         }
         Ok(t) => t,
-        Err(e) => return Ok(usage("tnc", format_args!("bad host '{}': {e}", args.host))),
+        Err(e) => return Ok(usage("tnc", format_args!("bad host '{}': {e}", shown(&args.host)))),
     };
-    let servers = match server_list("tnc", &args.probe) {
+    let servers = match server_list("tnc", &args.probe, DnsNeed::of([target.host.ip().is_none()])) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
     let settings = AppSettings::from_process();
-    let opts = CheckOptions { max_sockets: socket_budget(), ..check_options(&args.probe) };
+    let opts = CheckOptions { max_sockets: socket_budget(), ..check_options("tnc", &args.probe) };
     let ctx = RunContext::new(opts, settings, servers);
     let started = Instant::now();
     let checked = runtime()?.block_on(async {
@@ -593,7 +667,7 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
         if level == report::TncLevel::Quiet {
             // stdout carries only True/False; PowerShell's warning stream goes to stderr.
             for w in &view.warnings {
-                eprintln!("WARNING: {w}");
+                cli::stderr_line(format_args!("WARNING: {w}"));
             }
         }
         report::write_tnc_text(out, &view, level)?;
@@ -602,13 +676,22 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
 }
 
 fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
-    let servers = match server_list("deps", &args.probe) {
+    let settings = AppSettings::from_process();
+    // Dependencies named by IP address are checked even when the DNS setting is broken.
+    let need = DnsNeed::of(
+        settings
+            .connection_strings
+            .iter()
+            .filter_map(|c| c.dependencies().ok())
+            .flatten()
+            .map(|d| Host::parse(&d.host).map_or(true, |h| h.ip().is_none())),
+    );
+    let servers = match server_list("deps", &args.probe, need) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let settings = AppSettings::from_process();
     let plan = check::plan_dependencies(&settings);
-    let opts = CheckOptions { max_sockets: socket_budget(), ..check_options(&args.probe) };
+    let opts = CheckOptions { max_sockets: socket_budget(), ..check_options("deps", &args.probe) };
     let json = args.probe.output.json;
     let start = Instant::now();
     let mut checks: Vec<Option<check::TargetReport>> = vec![None; plan.targets.len()];
