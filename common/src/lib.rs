@@ -9,6 +9,7 @@ pub mod name;
 pub mod sanitize;
 pub mod target;
 pub mod targets_file;
+pub mod timestamp;
 pub mod wording;
 
 // tcpping: one TCP connect attempt, and statistics over many.
