@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use clap::builder::TypedValueParser as _;
-use netdiag_common::dns::servers;
+use netdiag_common::dns::{ServerList, servers};
 use netdiag_common::env::AppSettings;
 use netdiag_serve::{AllowRule, Allowlist, ProbeContext, ServeConfig, Server, server};
 
@@ -51,14 +51,30 @@ pub fn serve(args: ServeArgs) -> u8 {
         &servers::default_resolv_conf(),
     ) {
         Ok(found) => found,
+        // A broken WEBSITE_DNS_SERVER must not stop probes of IP addresses, nor of names with
+        // their own dns_server: names without one fail as no_dns_servers.
+        Err(e) if args.dns_servers.is_empty() => {
+            cli::stderr_line(format_args!(
+                "netdiag serve: warning: ignoring {e}: names need a dns_server parameter"
+            ));
+            servers::ToolServers {
+                list: ServerList {
+                    servers: Vec::new(),
+                    source: servers::ServerSource::WebsiteDnsServer,
+                    env_timeout: None,
+                    warnings: vec![e.to_string()],
+                },
+                warnings: Vec::new(),
+            }
+        }
         Err(e) => return crate::usage("serve", e),
     };
     for warning in &found.warnings {
-        eprintln!("netdiag serve: warning: {warning}");
+        cli::stderr_line(format_args!("netdiag serve: warning: {warning}"));
     }
     let allow = Allowlist { rules: args.allow_target };
     if let Some(warning) = server::open_listener_warning(args.listen, &allow) {
-        eprintln!("netdiag serve: warning: {warning}");
+        cli::stderr_line(format_args!("netdiag serve: warning: {warning}"));
     }
     let hosts_file = (!found.list.is_explicit()).then(netdiag_common::dns::default_hosts_path);
     let config = ServeConfig {
@@ -72,7 +88,7 @@ pub fn serve(args: ServeArgs) -> u8 {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("netdiag serve: cannot start the async runtime: {e}");
+            cli::stderr_line(format_args!("netdiag serve: cannot start the async runtime: {e}"));
             return 1;
         }
     };
@@ -80,18 +96,18 @@ pub fn serve(args: ServeArgs) -> u8 {
         let server = Server::bind(config).await?;
         let scheme = if server.uses_tls() { "https" } else { "http" };
         if let Ok(address) = server.local_addr() {
-            eprintln!("netdiag serve: listening on {scheme}://{address}");
+            cli::stderr_line(format_args!("netdiag serve: listening on {scheme}://{address}"));
         }
         server.run(cli::interrupted()).await
     });
     match served {
         Ok(()) => {
-            eprintln!("netdiag serve: stopped");
+            cli::stderr_line(format_args!("netdiag serve: stopped"));
             0
         }
         Err(e) if e.is_usage() => crate::usage("serve", e),
         Err(e) => {
-            eprintln!("netdiag serve: {e}");
+            cli::stderr_line(format_args!("netdiag serve: {e}"));
             1
         }
     }
