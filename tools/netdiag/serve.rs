@@ -36,7 +36,7 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     max_concurrent: usize,
     /// After SIGTERM, how long in-flight probes may finish before they are cut.
-    #[arg(long, default_value = "10s", value_parser = cli::positive_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "10s", value_parser = cli::duration, value_name = "DURATION")]
     shutdown_timeout: Duration,
     /// DNS servers to ask, in order, instead of the app's own (repeatable); a probe's
     /// dns_server parameters override them.
