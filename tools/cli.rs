@@ -10,8 +10,12 @@ pub const USAGE: u8 = 2;
 
 /// Parses the command line. clap's errors span several lines; this prints one line that names
 /// the bad value, so a script's log stays readable. `--help` and `--version` print as usual.
-pub fn parse<C: clap::Parser>(tool: &str) -> Result<C, ExitCode> {
-    C::try_parse().map_err(|err| usage_error(tool, &err))
+/// `args` starts with the program name, as `std::env::args_os()` does.
+pub fn parse<C: clap::Parser>(
+    tool: &str,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<C, ExitCode> {
+    C::try_parse_from(args).map_err(|err| usage_error(tool, &err))
 }
 
 fn usage_error(tool: &str, err: &clap::Error) -> ExitCode {

@@ -108,6 +108,8 @@ pub enum RouteEvidence {
         source: IpAddr,
         interface: Option<String>,
         gateway: Option<IpAddr>,
+        /// False when the route table could not be read: no gateway then means "unknown".
+        gateway_known: bool,
     },
     NoRoute(String),
     /// Not looked up (the lookup itself failed for a local reason).
@@ -119,7 +121,12 @@ impl RouteEvidence {
     /// the route is unknown.
     pub fn from_lookup(result: &Result<crate::env::RouteInfo, crate::env::EnvError>) -> Self {
         match result {
-            Ok(r) => Self::Route { source: r.source, interface: r.interface.clone(), gateway: r.via_gateway },
+            Ok(r) => Self::Route {
+                source: r.source,
+                interface: r.interface.clone(),
+                gateway: r.via_gateway,
+                gateway_known: r.gateway_known,
+            },
             Err(crate::env::EnvError::NoRoute { source, .. }) => Self::NoRoute(source.to_string()),
             Err(e) => Self::Unknown(e.to_string()),
         }
@@ -285,10 +292,14 @@ fn server_line(s: &ServerEvidence) -> String {
 
 fn route_lines(route: &RouteEvidence) -> Vec<String> {
     match route {
-        RouteEvidence::Route { source, interface, gateway } => vec![format!(
+        RouteEvidence::Route { source, interface, gateway, gateway_known } => vec![format!(
             "route: source {source}{}{}",
             interface.as_ref().map(|i| format!(" on {i}")).unwrap_or_default(),
-            gateway.map(|g| format!(" via gateway {g}")).unwrap_or_else(|| " (on-link, no gateway)".into()),
+            match (gateway, gateway_known) {
+                (Some(g), _) => format!(" via gateway {g}"),
+                (None, true) => " (on-link, no gateway)".into(),
+                (None, false) => " (next hop unknown: the route table could not be read)".into(),
+            },
         )],
         RouteEvidence::NoRoute(why) => vec![format!("route: none ({why})")],
         RouteEvidence::Unknown(why) => vec![format!("route: unknown ({why})")],
@@ -679,6 +690,7 @@ mod tests {
             source: ip(src),
             interface: Some("eth0".into()),
             gateway: Some(ip("10.0.0.1")),
+            gateway_known: true,
         }
     }
 

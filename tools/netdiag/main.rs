@@ -5,8 +5,13 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+mod argv;
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../nameresolver/main.rs"]
+mod nameresolver;
+#[path = "../tcpping/main.rs"]
+mod tcpping;
 
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -56,6 +61,21 @@ enum Command {
     Deps(DepsArgs),
     /// Size a virtual network integration subnet: addresses Azure keeps, instances it fits.
     Subnet(SubnetArgs),
+    /// The tcpping tool, bundled: `netdiag tcpping --help` shows its options. A copy of this
+    /// binary named tcpping(.exe) is tcpping too.
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Tcpping(BundledArgs),
+    /// The nameresolver tool, bundled: `netdiag nameresolver --help` shows its options. A copy
+    /// of this binary named nameresolver(.exe) is nameresolver too.
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Nameresolver(BundledArgs),
+}
+
+/// Everything after a bundled tool's name goes to that tool untouched.
+#[derive(Args)]
+struct BundledArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+    args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args)]
@@ -193,12 +213,34 @@ const OK: u8 = 0;
 const FAILED: u8 = 1;
 
 fn main() -> ExitCode {
-    let cli: Cli = match cli::parse("netdiag") {
+    match argv::route(std::env::args_os().collect()) {
+        argv::Tool::Tcpping(args) => tcpping::run_with(args),
+        argv::Tool::Nameresolver(args) => nameresolver::run_with(args),
+        argv::Tool::Netdiag(args) => netdiag(args),
+    }
+}
+
+fn netdiag(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let cli: Cli = match cli::parse("netdiag", args) {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    cli::init_tracing(cli.verbose);
-    cli::finish("netdiag", run(cli.command))
+    // Reached only with a global option first (`netdiag -v tcpping ...`): argv::route sends
+    // the usual spelling straight to the tool.
+    let bundled = |name: &str, rest: Vec<std::ffi::OsString>| {
+        let mut args = vec![std::ffi::OsString::from(name)];
+        args.extend((0..cli.verbose).map(|_| "-v".into()));
+        args.extend(rest);
+        args
+    };
+    match cli.command {
+        Command::Tcpping(rest) => tcpping::run_with(bundled("tcpping", rest.args)),
+        Command::Nameresolver(rest) => nameresolver::run_with(bundled("nameresolver", rest.args)),
+        command => {
+            cli::init_tracing(cli.verbose);
+            cli::finish("netdiag", run(command))
+        }
+    }
 }
 
 fn run(command: Command) -> io::Result<u8> {
@@ -232,6 +274,7 @@ fn run(command: Command) -> io::Result<u8> {
         Command::Check(args) => check(args, &mut out)?,
         Command::Tnc(args) => tnc(args, &mut out)?,
         Command::Deps(args) => deps(args, &mut out)?,
+        Command::Tcpping(_) | Command::Nameresolver(_) => unreachable!("dispatched before run"),
     };
     out.flush()?;
     Ok(code)

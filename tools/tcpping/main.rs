@@ -230,8 +230,15 @@ fn check_interface(name: &str) -> Result<(), String> {
     ))
 }
 
+#[allow(dead_code, reason = "netdiag includes this file as a module and calls run_with")]
 fn main() -> ExitCode {
-    let cli: Cli = match cli::parse("tcpping") {
+    run_with(std::env::args_os())
+}
+
+/// The whole tool; `args` starts with the program name. `netdiag tcpping ...` and a netdiag
+/// binary renamed `tcpping` come here too.
+pub fn run_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let cli: Cli = match cli::parse("tcpping", args) {
         Ok(cli) => cli,
         Err(code) => return code,
     };
