@@ -1,4 +1,7 @@
 //! `netdiag`: the App Service networking troubleshooting checklist as a program.
+// tcpping's and nameresolver's files, included as modules, each include cli.rs too: three
+// copies of a few small functions, so that each tool's file stays a standalone binary as well.
+#![allow(clippy::duplicate_mod)]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{self, IsTerminal, Write};
@@ -187,9 +190,10 @@ struct SubnetArgs {
     /// Prefix length or subnet: /26, 26 or 10.0.0.0/26.
     #[arg(value_name = "PREFIX|CIDR", allow_hyphen_values = true)]
     subnet: String,
-    /// The plan's OS, which decides the recommended minimum (/26 Linux, /24 Windows).
-    #[arg(long, value_enum, default_value = "linux", ignore_case = true)]
-    os: OsArg,
+    /// The plan's OS, which decides the recommended minimum (/26 Linux, /24 Windows)
+    /// [default: the OS netdiag runs on].
+    #[arg(long, value_enum, ignore_case = true)]
+    os: Option<OsArg>,
     #[command(flatten)]
     output: JsonArg,
 }
@@ -198,6 +202,11 @@ struct SubnetArgs {
 enum OsArg {
     Linux,
     Windows,
+}
+
+impl OsArg {
+    /// An App Service plan runs its apps on one OS; the tool usually runs on the same.
+    const CURRENT: Self = if cfg!(windows) { Self::Windows } else { Self::Linux };
 }
 
 impl From<OsArg> for PlanOs {
@@ -262,7 +271,7 @@ fn run(command: Command) -> io::Result<u8> {
         Command::Subnet(args) => match args.subnet.parse::<SubnetSpec>() {
             Err(e) => usage("subnet", e),
             Ok(spec) => {
-                let plan = SubnetPlan::new(spec, args.os.into());
+                let plan = SubnetPlan::new(spec, args.os.unwrap_or(OsArg::CURRENT).into());
                 if args.output.json {
                     report::write_subnet_json(&mut out, &plan)?;
                 } else {
