@@ -61,6 +61,12 @@ fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(cli::bad_input(TOOL, message))
 }
 
+/// The command line's definition, for netdiag's shell completions and man pages.
+#[allow(dead_code, reason = "only netdiag, which includes this file, generates them")]
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 #[allow(dead_code, reason = "netdiag includes this file as a module and calls run_with")]
 fn main() -> ExitCode {
     run_with(std::env::args_os())

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 mod argv;
 #[path = "../cli.rs"]
 mod cli;
+mod docs;
 #[path = "../nameresolver/main.rs"]
 mod nameresolver;
 #[path = "../tcpping/main.rs"]
@@ -72,6 +73,27 @@ enum Command {
     /// of this binary named nameresolver(.exe) is nameresolver too.
     #[command(disable_help_flag = true, disable_version_flag = true)]
     Nameresolver(BundledArgs),
+    /// Shell completions for netdiag, tcpping and nameresolver, on stdout (for packaging).
+    #[command(hide = true)]
+    Completions(CompletionsArgs),
+    /// Man pages for netdiag, its subcommands, tcpping and nameresolver (for packaging).
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+#[derive(Args)]
+struct CompletionsArgs {
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+    /// The tool to complete.
+    #[arg(value_parser = ["netdiag", "tcpping", "nameresolver"], default_value = "netdiag")]
+    tool: String,
+}
+
+#[derive(Args)]
+struct ManArgs {
+    /// Directory to write the pages into (created if missing).
+    dir: std::path::PathBuf,
 }
 
 /// Everything after a bundled tool's name goes to that tool untouched.
@@ -283,6 +305,16 @@ fn run(command: Command) -> io::Result<u8> {
         Command::Check(args) => check(args, &mut out)?,
         Command::Tnc(args) => tnc(args, &mut out)?,
         Command::Deps(args) => deps(args, &mut out)?,
+        Command::Completions(args) => {
+            docs::completions(args.shell, &args.tool, &mut out);
+            OK
+        }
+        Command::Man(args) => {
+            for page in docs::man_pages(&args.dir)? {
+                writeln!(out, "{}", page.display())?;
+            }
+            OK
+        }
         Command::Tcpping(_) | Command::Nameresolver(_) => unreachable!("dispatched before run"),
     };
     out.flush()?;

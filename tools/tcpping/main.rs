@@ -263,6 +263,12 @@ fn check_interface(name: &str) -> Result<(), String> {
     ))
 }
 
+/// The command line's definition, for netdiag's shell completions and man pages.
+#[allow(dead_code, reason = "only netdiag, which includes this file, generates them")]
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 #[allow(dead_code, reason = "netdiag includes this file as a module and calls run_with")]
 fn main() -> ExitCode {
     run_with(std::env::args_os())
