@@ -131,3 +131,19 @@ pub async fn interrupted() {
         }
     }
 }
+
+/// True when the console renders escape sequences (colours, erasing a line). A Unix terminal
+/// always does; a Windows console only once virtual terminal processing is on (Windows 10
+/// and later), which this turns on for stdout and stderr. Callers check `is_terminal` first:
+/// piped output never gets escapes.
+#[allow(dead_code, reason = "nameresolver prints no colour or progress line")]
+pub fn ansi_console() -> bool {
+    #[cfg(windows)]
+    {
+        anstyle_query::windows::enable_ansi_colors().unwrap_or(false)
+    }
+    #[cfg(not(windows))]
+    {
+        true
+    }
+}

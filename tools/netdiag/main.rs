@@ -470,5 +470,7 @@ const TNC_DEFAULT_PORT: Port = match Port::new(80) {
 
 /// Colour for humans only: a terminal, and no `NO_COLOR` (https://no-color.org).
 fn use_color() -> bool {
-    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && cli::ansi_console()
 }

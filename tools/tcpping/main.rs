@@ -300,7 +300,7 @@ async fn run(plan: &Plan) -> io::Result<bool> {
     let mut record = RunRecord::default();
     let interrupted = cli::interrupted();
     tokio::pin!(interrupted);
-    let progress = io::stderr().is_terminal();
+    let progress = io::stderr().is_terminal() && cli::ansi_console();
 
     let mut next_start = Instant::now();
     // Beyond what Instant can hold, the run is simply endless.
