@@ -12,9 +12,9 @@ SUDO=""
 echo "== installing test prerequisites"
 $SUDO apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    iproute2 iptables dnsmasq-base procps wine64 gcc-mingw-w64-x86-64 >/dev/null
+    iproute2 iptables dnsmasq-base procps wine64 gcc-mingw-w64-x86-64 musl-tools >/dev/null
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
-rustup target add x86_64-pc-windows-gnu >/dev/null
+rustup target add x86_64-pc-windows-gnu x86_64-unknown-linux-musl >/dev/null
 
 export NETDIAG_TEST_REQUIRE_PRIVILEGED=1
 export CARGO_TERM_COLOR=never
@@ -23,9 +23,14 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The Windows-only code (iphlpapi, the console) is linted too.
+cargo clippy --workspace --bins --lib --locked --target x86_64-pc-windows-gnu -- -D warnings
 echo "== cargo build for Windows (tests/windows_wine.rs runs the .exe files under wine)"
 cargo build --bins --locked --target x86_64-pc-windows-gnu
 export NETDIAG_WINDOWS_BIN_DIR="$PWD/target/x86_64-pc-windows-gnu/debug"
+echo "== cargo build for static Linux (tests/musl_empty_root.rs runs them in an empty root)"
+cargo build --bins --locked --target x86_64-unknown-linux-musl
+export NETDIAG_MUSL_BIN_DIR="$PWD/target/x86_64-unknown-linux-musl/debug"
 echo "== cargo test"
 log=$(mktemp)
 cargo test --workspace --locked 2>&1 | tee "$log"
