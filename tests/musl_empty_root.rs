@@ -5,6 +5,7 @@
 //! tests/ci.sh builds them (`cargo build --target x86_64-unknown-linux-musl`) and points
 //! NETDIAG_MUSL_BIN_DIR at them; chroot needs root, so like the namespace tests these skip on a
 //! developer's machine and fail in CI when anything is missing.
+#![allow(clippy::print_stderr)]
 
 mod support;
 
