@@ -1122,6 +1122,25 @@ mod tests {
         }
     }
 
+    // Windows before its route table was read, and any OS where it cannot be: the evidence
+    // must say "unknown", never "on-link".
+    #[test]
+    fn an_unread_route_table_is_unknown_not_on_link() {
+        let unread = crate::env::RouteInfo {
+            destination: ip("10.0.2.5"),
+            source: ip("10.0.1.4"),
+            interface: None,
+            via_gateway: None,
+            gateway_known: false,
+        };
+        let lines = route_lines(&RouteEvidence::from_lookup(&Result::Ok(unread.clone())));
+        assert!(lines[0].contains("next hop unknown") && !lines[0].contains("on-link"), "{lines:?}");
+        let read = crate::env::RouteInfo { gateway_known: true, ..unread };
+        assert!(
+            route_lines(&RouteEvidence::from_lookup(&Result::Ok(read)))[0].contains("on-link, no gateway")
+        );
+    }
+
     #[test]
     fn privatelink_names() {
         assert!(is_privatelink_name("a.privatelink.blob.core.windows.net"));

@@ -86,6 +86,19 @@ fn missing_prerequisite() -> Option<String> {
     None
 }
 
+/// Earlier runs' directories hold hard links to old ~90 MB builds: remove those whose test
+/// process is gone.
+fn remove_stale_run_dirs() {
+    let Ok(entries) = std::fs::read_dir(target_tmp()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("wine-run-") else { continue };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 fn sh_ok(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
@@ -106,6 +119,7 @@ fn link_or_copy(from: &Path, to: &Path) {
 
 impl Wine {
     fn prepare() -> Self {
+        remove_stale_run_dirs();
         let run_dir = target_tmp().join(format!("wine-run-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&run_dir);
         let bin = run_dir.join("bin");
