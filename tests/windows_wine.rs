@@ -59,6 +59,12 @@ fn tcpping_connects_refuses_times_out_and_exits_as_on_linux() {
     run.expect_code(1);
     assert_eq!(records(&run, "attempt")[0]["class"], "timed_out", "{run}");
 
+    // `-n 1s`: Kudu has no Ctrl-C, so a run can end by itself after a while.
+    let run = wine.run("tcpping", &[&open, "-n", "1s", "-i", "300ms", "--json"]);
+    run.expect_code(0);
+    let n = records(&run, "attempt").len();
+    assert!((2..=4).contains(&n), "{n} attempts\n{run}");
+
     // Text output and bad usage.
     let run = wine.run("tcpping", &[&open, "-n", "1"]);
     run.expect_code(0);
