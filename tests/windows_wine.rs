@@ -136,20 +136,11 @@ fn nameresolver_asks_the_given_server_and_website_dns_server() {
     run.expect_code(1);
 }
 
+/// `env` is checked inside a namespace (below): this machine's own interfaces come and go
+/// while other tests build their labs.
 #[test]
-fn netdiag_env_and_subnet() {
+fn netdiag_subnet() {
     let Some(wine) = wine() else { return };
-    let run = wine.run("netdiag", &["env", "--json", "--route-to", "127.0.0.1"]);
-    run.expect_code(0);
-    let doc = run.json();
-    let interfaces = doc["interfaces"].as_array().unwrap_or_else(|| panic!("{run}"));
-    assert!(
-        interfaces.iter().any(|i| i["address"] == "127.0.0.1" && i["is_loopback"] == true),
-        "the loopback interface, from GetAdaptersAddresses: {run}"
-    );
-    // The route table comes from GetIpForwardTable2 now; it is never "unsupported".
-    assert!(doc["routes_error"].is_null() && doc["routes"].is_array(), "{run}");
-
     let run = wine.run("netdiag", &["subnet", "/26", "--json"]);
     let doc = run.json();
     assert_eq!(doc["os"], "windows", "the default plan is the OS it runs on: {run}");
@@ -172,6 +163,11 @@ fn check_and_tnc_inside_a_namespace_see_the_gateway() {
     let lab = Lab::new();
     lab.vnet.ip(&format!("addr add {BEHIND_GATEWAY}/32 dev lo"));
     lab.app.ip(&format!("route add 10.78.0.0/24 via {VNET_ADDR}"));
+    // A default route too, so env has one to show; it leads only to our vnet namespace.
+    lab.app.ip(&format!("route add default via {VNET_ADDR} metric 500"));
+    let app_if =
+        lab.app.output(&format!("ip -o addr show to {} | awk '{{print $2}}'", support::netns::APP_ADDR));
+    let app_if = app_if.trim().to_owned();
     let _dns = Dnsmasq::start_in(&lab.vnet, VNET_ADDR, &dnsmasq_records());
     let _listeners = lab.vnet.listen(&[443]);
     let app = wine.in_netns(&lab.app);
@@ -183,6 +179,8 @@ fn check_and_tnc_inside_a_namespace_see_the_gateway() {
     run.expect_code(0);
     assert!(run.stdout().contains(&format!("NetRoute (NextHop)    : {VNET_ADDR}\n")), "{run}");
     assert!(run.stdout().contains("TcpTestSucceeded      : True\n"), "{run}");
+    // The interface's name as GetAdaptersAddresses gives it (wine's friendly name is Linux's).
+    assert!(run.stdout().contains(&format!("InterfaceAlias        : {app_if}\n")), "{run}");
     let run = app.run(
         "netdiag",
         &["Test-NetConnection", VNET_ADDR, "-Port", "443", "-InformationLevel", "Detailed"],
@@ -201,7 +199,7 @@ fn check_and_tnc_inside_a_namespace_see_the_gateway() {
     // check: DNS through WEBSITE_DNS_SERVER, the route stage filled from the OS, the connect.
     let run = app.run(
         "netdiag",
-        &["check", "--json", "-w", "2s", &format!("{WWW}:80"), &format!("{BEHIND_GATEWAY}:443")],
+        &["check", "--json", "-w", "1s", &format!("{WWW}:80"), &format!("{BEHIND_GATEWAY}:443")],
         &dns,
     );
     let doc = run.json();
@@ -225,10 +223,21 @@ fn check_and_tnc_inside_a_namespace_see_the_gateway() {
     assert_eq!(www["dns"]["servers"][0]["server"], format!("{VNET_ADDR}:53"), "{run}");
     assert_eq!(www["dns"]["servers"][0]["status"], "answered", "{run}");
 
-    // env inside the namespace: the default-less table and the app's interface.
-    let run = app.run("netdiag", &["env", "--json"], &dns);
+    // env inside the namespace: the default route from GetIpForwardTable2, the app's interface.
+    let run = app.run("netdiag", &["env", "--json", "--route-to", "127.0.0.1"], &dns);
     run.expect_code(0);
     let doc = run.json();
+    assert!(doc["routes_error"].is_null() && doc["interfaces_error"].is_null(), "{run}");
+    let interfaces = doc["interfaces"].as_array().unwrap_or_else(|| panic!("{run}"));
+    assert!(
+        interfaces.iter().any(|i| i["address"] == "127.0.0.1" && i["is_loopback"] == true),
+        "the loopback interface, from GetAdaptersAddresses: {run}"
+    );
+    assert_eq!(doc["route_checks"][0]["route"]["source"], "127.0.0.1", "{run}");
+    let defaults = doc["default_routes"].as_array().unwrap_or_else(|| panic!("{run}"));
+    assert_eq!(defaults.len(), 1, "{run}");
+    assert_eq!(defaults[0]["gateway"], VNET_ADDR, "{run}");
+    assert_eq!(defaults[0]["interface"], app_if.as_str(), "{run}");
     assert!(
         doc["interfaces"].as_array().unwrap().iter().any(|i| i["address"] == support::netns::APP_ADDR),
         "{run}"

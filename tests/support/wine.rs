@@ -4,10 +4,12 @@
 //! calls before `main`. A test-only shim (tests/support/wine/bcryptprimitives.c) is built here
 //! with mingw and placed beside the .exe files in a directory of this test run; it never ships.
 //!
-//! Creating a wine prefix takes ~20 s, so one is made per target directory and reused. Wine
-//! creates sockets in its wineserver, so a run inside a test namespace needs a wineserver
-//! inside that namespace: [`Wine::in_netns`] gives each namespace its own prefix (a hard-link
-//! copy, so it gets its own wineserver, started by the first wine process inside).
+//! Creating a wine prefix takes ~20 s, so a template is made once per target directory and
+//! never run in; each test process runs in a full copy of it (a few seconds). Wine creates
+//! sockets in its wineserver, so a run inside a test namespace needs a wineserver inside that
+//! namespace: [`Wine::in_netns`] gives each namespace its own copy (so it gets its own
+//! wineserver, started by the first wine process inside). Copies are real copies: with hard
+//! links, wine rewriting a file in place in one prefix corrupted the template.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,6 +34,7 @@ pub struct Wine {
     /// netdiag.exe copied as `tcpping.exe` and `NameResolver.exe`, with the shim.
     pub renamed: PathBuf,
     prefix: PathBuf,
+    template: PathBuf,
     run_dir: PathBuf,
 }
 
@@ -148,8 +151,8 @@ impl Wine {
             std::fs::copy(&shim, dir.join("bcryptprimitives.dll")).unwrap();
         }
 
-        let prefix = target_tmp().join("wine-prefix");
-        if !prefix.join("system.reg").exists() {
+        let template = target_tmp().join("wine-template");
+        if !template.join("system.reg").exists() {
             // Build aside and rename, so an interrupted creation is never mistaken for a prefix.
             let building = target_tmp().join(format!("wine-prefix.{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&building);
@@ -162,12 +165,14 @@ impl Wine {
                     .env("WINEDLLOVERRIDES", "mscoree,mshtml="),
             );
             sh_ok(Command::new(WINESERVER).arg("-w").env("WINEPREFIX", &building));
-            if std::fs::rename(&building, &prefix).is_err() {
+            if std::fs::rename(&building, &template).is_err() {
                 // Another test process won the race; its prefix is as good as ours.
                 let _ = std::fs::remove_dir_all(&building);
             }
         }
-        Self { bin, renamed, prefix, run_dir }
+        let prefix = run_dir.join("prefix");
+        sh_ok(Command::new("cp").arg("-a").arg(&template).arg(&prefix));
+        Self { bin, renamed, prefix, template, run_dir }
     }
 
     /// A command running `program` (a path to an .exe) under wine in this machine's own
@@ -188,7 +193,7 @@ impl Wine {
     pub fn in_netns<'a>(&self, ns: &'a Netns) -> NetnsWine<'a> {
         let n = NEXT_PREFIX.fetch_add(1, Ordering::Relaxed);
         let prefix = self.run_dir.join(format!("prefix-{n}"));
-        sh_ok(Command::new("cp").arg("-al").arg(&self.prefix).arg(&prefix));
+        sh_ok(Command::new("cp").arg("-a").arg(&self.template).arg(&prefix));
         NetnsWine { ns, prefix, bin: self.bin.clone() }
     }
 
