@@ -30,18 +30,6 @@ use crate::env::{EnvError, InterfaceAddress, Route, RouteTable};
 /// `IfType` of the software loopback interface.
 const IF_TYPE_SOFTWARE_LOOPBACK: u32 = 24;
 
-/// An interface that disappears while the OS walks the list makes the whole call fail with
-/// "not found" (wine says ERROR_FILE_NOT_FOUND, Windows ERROR_NOT_FOUND); asking again a moment
-/// later gives the list as it now is.
-const ATTEMPTS: u32 = 4;
-const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
-const ERROR_FILE_NOT_FOUND: u32 = 2;
-const ERROR_NOT_FOUND: u32 = 1168;
-
-fn is_transient(status: u32) -> bool {
-    matches!(status, ERROR_FILE_NOT_FOUND | ERROR_NOT_FOUND)
-}
-
 /// One adapter as `GetAdaptersAddresses` describes it, copied out of the OS's buffer.
 struct Adapter {
     friendly_name: String,
@@ -83,18 +71,9 @@ pub(super) fn route_table() -> Result<RouteTable, EnvError> {
     }
 
     let mut table: *mut MIB_IPFORWARD_TABLE2 = std::ptr::null_mut();
-    let mut status = NO_ERROR;
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            std::thread::sleep(RETRY_PAUSE);
-        }
-        // SAFETY: `table` is a valid out-pointer; on success the OS stores a table it
-        // allocated, which is freed below with FreeMibTable and not used after.
-        status = unsafe { GetIpForwardTable2(AF_UNSPEC, &mut table) };
-        if !is_transient(status) {
-            break;
-        }
-    }
+    // SAFETY: `table` is a valid out-pointer; on success the OS stores a table it allocated,
+    // which is freed below with FreeMibTable and not used after.
+    let status = unsafe { GetIpForwardTable2(AF_UNSPEC, &mut table) };
     if status != NO_ERROR {
         return Err(call_failed("GetIpForwardTable2", status));
     }
@@ -198,8 +177,7 @@ fn adapters() -> io::Result<Vec<Adapter>> {
     // since adapters can appear between two calls. u64 elements keep the buffer aligned for
     // IP_ADAPTER_ADDRESSES_LH.
     let mut size: u32 = 15 * 1024;
-    let mut last = NO_ERROR;
-    for _ in 0..ATTEMPTS {
+    for _ in 0..4 {
         let mut buffer = vec![0u64; (size as usize).div_ceil(8)];
         let first = buffer.as_mut_ptr().cast::<IP_ADAPTER_ADDRESSES_LH>();
         // SAFETY: `first` points to `size` writable, 8-byte aligned bytes and `size` says so.
@@ -214,17 +192,10 @@ fn adapters() -> io::Result<Vec<Adapter>> {
             ERROR_BUFFER_OVERFLOW => continue,
             // No adapter at all.
             232 /* ERROR_NO_DATA */ => return Ok(Vec::new()),
-            code if is_transient(code) => {
-                last = code;
-                std::thread::sleep(RETRY_PAUSE);
-            }
             code => return Err(io::Error::from_raw_os_error(code as i32)),
         }
     }
-    match last {
-        NO_ERROR => Err(io::Error::other("GetAdaptersAddresses: the adapter list kept changing")),
-        code => Err(io::Error::from_raw_os_error(code as i32)),
-    }
+    Err(io::Error::other("GetAdaptersAddresses: the adapter list kept changing"))
 }
 
 /// # Safety
