@@ -28,6 +28,10 @@ cargo clippy --workspace --bins --lib --locked --target x86_64-pc-windows-gnu --
 echo "== cargo build for Windows (tests/windows_wine.rs runs the .exe files under wine)"
 cargo build --bins --locked --target x86_64-pc-windows-gnu
 export NETDIAG_WINDOWS_BIN_DIR="$PWD/target/x86_64-pc-windows-gnu/debug"
+# The engine's unit tests for Windows, run under wine by tests/windows_wine.rs.
+NETDIAG_WINDOWS_UNIT_TESTS=$(cargo test --locked --target x86_64-pc-windows-gnu -p netdiag-common --lib \
+    --no-run --message-format=json | sed -n 's/.*"executable":"\([^"]*\.exe\)".*/\1/p' | tail -1)
+export NETDIAG_WINDOWS_UNIT_TESTS
 echo "== cargo build for static Linux (tests/musl_empty_root.rs runs them in an empty root)"
 cargo build --bins --locked --target x86_64-unknown-linux-musl
 export NETDIAG_MUSL_BIN_DIR="$PWD/target/x86_64-unknown-linux-musl/debug"

@@ -6,12 +6,14 @@
 //! tests/ci.sh builds the .exe files first (`cargo build --target x86_64-pc-windows-gnu`) and
 //! points NETDIAG_WINDOWS_BIN_DIR at them. Without wine, mingw or the build, these tests skip
 //! on a developer's machine and fail in CI.
+#![allow(clippy::print_stderr)]
 
 mod support;
 
 use std::net::TcpListener;
 
 use support::dns::{Dnsmasq, ZoneServer, dnsmasq_records, names::*};
+use support::netns::Netns;
 use support::netns::{Lab, VNET_ADDR};
 use support::wine::wine;
 use support::{Run, black_hole};
@@ -242,4 +244,31 @@ fn check_and_tnc_inside_a_namespace_see_the_gateway() {
         doc["interfaces"].as_array().unwrap().iter().any(|i| i["address"] == support::netns::APP_ADDR),
         "{run}"
     );
+}
+
+/// The engine's unit tests, built for Windows, run under wine inside an empty namespace: the
+/// Windows-only code paths (iphlpapi, Winsock error codes) get their unit tests run too.
+/// tests/ci.sh builds them and names the .exe in NETDIAG_WINDOWS_UNIT_TESTS.
+#[test]
+fn engine_unit_tests_pass_on_windows() {
+    let Some(wine) = wine() else { return };
+    if !support::privileged() {
+        return;
+    }
+    let Some(exe) = std::env::var_os("NETDIAG_WINDOWS_UNIT_TESTS") else {
+        if std::env::var_os(support::REQUIRE_PRIVILEGED_ENV).is_some() {
+            panic!("NETDIAG_WINDOWS_UNIT_TESTS is not set (tests/ci.sh sets it)");
+        }
+        eprintln!("skipping: NETDIAG_WINDOWS_UNIT_TESTS is not set");
+        return;
+    };
+    let exe = wine.with_shim(std::path::Path::new(&exe));
+    let ns = Netns::new("wut");
+    let inside = wine.in_netns(&ns);
+    let run = inside.run_exe(&exe, &["--test-threads=2"]);
+    run.expect_code(0);
+    let summary = run.stdout().lines().find(|l| l.starts_with("test result: ")).map(str::to_owned);
+    let summary = summary.unwrap_or_else(|| panic!("{run}"));
+    assert!(summary.starts_with("test result: ok.") && !summary.contains(" 0 passed"), "{run}");
+    assert!(run.stdout().contains("tcp::tests::raw_winsock_errors_map_to_classes ... ok"), "{run}");
 }

@@ -197,6 +197,13 @@ impl Wine {
         NetnsWine { ns, prefix, bin: self.bin.clone() }
     }
 
+    /// Any .exe (a unit-test binary, say), copied beside the shim so it can start.
+    pub fn with_shim(&self, exe: &Path) -> PathBuf {
+        let copy = self.bin.join(exe.file_name().expect("file name"));
+        link_or_copy(exe, &copy);
+        copy
+    }
+
     pub fn run(&self, name: &str, args: &[&str]) -> Run {
         let mut cmd = self.tool(name);
         cmd.args(args);
@@ -223,6 +230,14 @@ pub struct NetnsWine<'a> {
 }
 
 impl NetnsWine<'_> {
+    /// `ip netns exec NS wine64 PROGRAM.exe`.
+    pub fn run_exe(&self, exe: &Path, args: &[&str]) -> Run {
+        let mut cmd = self.ns.command(WINE64);
+        cmd.arg(exe).args(args);
+        configure(&mut cmd, &self.prefix);
+        run(cmd)
+    }
+
     /// `ip netns exec NS wine64 TOOL.exe`, with exactly `env` besides wine's own variables.
     pub fn run(&self, name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut cmd = self.ns.command(WINE64);
