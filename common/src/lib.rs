@@ -6,7 +6,10 @@
 // Shared parsing and units.
 pub mod millis;
 pub mod name;
+pub mod sanitize;
 pub mod target;
+pub mod targets_file;
+pub mod wording;
 
 // tcpping: one TCP connect attempt, and statistics over many.
 pub mod probe;

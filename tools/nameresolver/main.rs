@@ -42,7 +42,7 @@ struct Cli {
     #[arg(long)]
     tcp: bool,
     /// Time given to each server (e.g. 3s, 500ms) [default: WEBSITE_DNS_TIMEOUT seconds, else 3s].
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = cli::positive_duration)]
     timeout: Option<Duration>,
     /// Print one JSON document with every server's outcome.
     #[arg(long)]
@@ -92,7 +92,7 @@ pub fn run_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode 
     let server_list = match servers::servers_for_tool(&explicit, &env, &servers::default_resolv_conf()) {
         Ok(found) => {
             for warning in &found.warnings {
-                eprintln!("{TOOL}: warning: {warning}");
+                cli::stderr_line(format_args!("{TOOL}: warning: {warning}"));
             }
             found.list
         }

@@ -23,8 +23,10 @@ use netdiag_common::check::{self, CheckOptions};
 use netdiag_common::dns::{ServerList, servers};
 use netdiag_common::env::{AppSettings, EnvSnapshot};
 use netdiag_common::report::netdiag as report;
+use netdiag_common::sanitize;
 use netdiag_common::subnet::{PlanOs, SubnetPlan, SubnetSpec};
-use netdiag_common::target::{self, Port, Target};
+use netdiag_common::target::{Host, Port, Target};
+use netdiag_common::targets_file::TargetsReader;
 
 #[derive(Parser)]
 #[command(
@@ -124,10 +126,10 @@ struct EnvArgs {
 #[derive(Args)]
 struct ProbeArgs {
     /// TCP connect timeout per address (Windows gives up after 21 s).
-    #[arg(short = 'w', long, default_value = "21s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(short = 'w', long, default_value = "21s", value_parser = cli::positive_duration, value_name = "DURATION")]
     timeout: Duration,
     /// Timeout per DNS server [default: WEBSITE_DNS_TIMEOUT, else 3s, as the platform].
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = cli::positive_duration, value_name = "DURATION")]
     dns_timeout: Option<Duration>,
     /// Ask these DNS servers, in this order, instead of the app's own (repeatable). The hosts
     /// file is then skipped.
@@ -321,9 +323,9 @@ fn run(command: Command) -> io::Result<u8> {
     Ok(code)
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 500ms, 3s, 1m)"))?;
-    if d.is_zero() { Err("must be greater than zero".into()) } else { Ok(d) }
+/// User input quoted in a message: escaped, and cut so the reason after it still shows.
+fn shown(text: &str) -> String {
+    sanitize::escape_for_terminal(text, 100)
 }
 
 /// Bad input found after clap: one line on stderr, exit 2.
@@ -335,20 +337,72 @@ fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// Which targets need DNS, to decide what a broken DNS setting may block.
+#[derive(Clone, Copy)]
+struct DnsNeed {
+    any_name: bool,
+    any_address: bool,
+}
+
+impl DnsNeed {
+    fn of(hosts: impl IntoIterator<Item = bool>) -> Self {
+        let mut need = Self { any_name: false, any_address: false };
+        for is_name in hosts {
+            need.any_name |= is_name;
+            need.any_address |= !is_name;
+        }
+        need
+    }
+
+    /// Every target is a name: nothing could be checked without DNS.
+    fn only_names(self) -> bool {
+        self.any_name && !self.any_address
+    }
+}
+
 /// The DNS servers to ask: `--dns-server` in order, else the app's own (`WEBSITE_DNS_SERVER`,
-/// `WEBSITE_DNS_ALT_SERVER`, resolv.conf). A broken setting is bad input; a missing
-/// resolv.conf only leaves IP literals checkable, so it is a warning.
-fn server_list(command: &str, dns_args: &ProbeArgs) -> Result<ServerList, u8> {
-    let found = servers::servers_for_tool(&dns_args.dns_servers, &env_var, &servers::default_resolv_conf())
-        .map_err(|e| usage(command, e))?;
+/// `WEBSITE_DNS_ALT_SERVER`, resolv.conf). A malformed `WEBSITE_DNS_SERVER` never blocks an IP
+/// literal: while any target is an address it is a warning, no server is used, and names fail
+/// as `no_dns_servers` naming the setting. Only when every target is a name is it bad input,
+/// as in tcpping. A missing resolv.conf only leaves IP literals checkable: a warning too.
+fn server_list(command: &str, dns_args: &ProbeArgs, need: DnsNeed) -> Result<ServerList, u8> {
+    let found =
+        match servers::servers_for_tool(&dns_args.dns_servers, &env_var, &servers::default_resolv_conf()) {
+            Ok(found) => found,
+            Err(e) if !need.only_names() && dns_args.dns_servers.is_empty() => {
+                let consequence = if need.any_name {
+                    "names cannot be resolved; IP addresses are checked"
+                } else {
+                    "no target needs DNS"
+                };
+                eprintln!("netdiag {command}: warning: ignoring {e}: {consequence}");
+                return Ok(ServerList {
+                    servers: Vec::new(),
+                    source: servers::ServerSource::WebsiteDnsServer,
+                    env_timeout: None,
+                    warnings: vec![e.to_string()],
+                });
+            }
+            Err(e) => return Err(usage(command, e)),
+        };
     for warning in &found.warnings {
-        eprintln!("netdiag {command}: warning: {warning}");
+        cli::stderr_line(format_args!("netdiag {command}: warning: {warning}"));
     }
     Ok(found.list)
 }
 
-fn check_options(probe: &ProbeArgs) -> CheckOptions {
-    CheckOptions { connect_timeout: probe.timeout, dns_timeout: probe.dns_timeout, ..CheckOptions::default() }
+/// The options every probing subcommand shares; a `-w` the platform cannot wait for is lowered
+/// with a warning, so reports show the timeout that really applied.
+fn check_options(command: &str, probe: &ProbeArgs) -> CheckOptions {
+    let applied = netdiag_common::tcp::applied_connect_timeout(probe.timeout);
+    if let Some(warning) = &applied.warning {
+        eprintln!("netdiag {command}: warning: {warning}");
+    }
+    CheckOptions {
+        connect_timeout: applied.timeout,
+        dns_timeout: probe.dns_timeout,
+        ..CheckOptions::default()
+    }
 }
 
 fn runtime() -> io::Result<tokio::runtime::Runtime> {
@@ -360,24 +414,30 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     for text in &args.targets {
         match Target::parse(text, None, args.port) {
             Ok(t) => targets.push(t),
-            Err(e) => return Ok(usage("check", format_args!("bad target '{text}': {e}"))),
+            Err(e) => return Ok(usage("check", format_args!("bad target '{}': {e}", shown(text)))),
         }
     }
     if let Some(path) = &args.targets_file {
         match read_targets_file(path, args.port) {
             Ok(listed) => targets.extend(listed),
-            Err(message) => return Ok(usage("check", message)),
+            Err(messages) => {
+                for message in messages {
+                    usage("check", message);
+                }
+                return Ok(cli::USAGE);
+            }
         }
     }
     if targets.is_empty() {
         return Ok(usage("check", "no targets: the targets file lists none"));
     }
-    let servers = match server_list("check", &args.probe) {
+    let need = DnsNeed::of(targets.iter().map(|t| t.host.ip().is_none()));
+    let servers = match server_list("check", &args.probe, need) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
     let settings = AppSettings::from_process();
-    let opts = CheckOptions { max_parallel: args.parallel, ..check_options(&args.probe) };
+    let opts = CheckOptions { max_parallel: args.parallel, ..check_options("check", &args.probe) };
     let start = Instant::now();
     let reports = runtime()?.block_on(check::check_targets(&targets, &opts, &settings, &servers));
     let elapsed = start.elapsed();
@@ -389,18 +449,43 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     Ok(if reports.iter().any(|r| r.failed) { FAILED } else { OK })
 }
 
-/// Reads `--targets-file`; the error is one line naming the file and, for a bad entry, the
-/// line number.
-fn read_targets_file(path: &std::path::Path, default_port: Port) -> Result<Vec<Target>, String> {
-    let shown = path.display();
-    let text = if path.as_os_str() == "-" {
-        io::read_to_string(io::stdin())
-            .map_err(|e| format!("cannot read targets from standard input: {e}"))?
+/// The most targets one run takes from a file: endless input (`yes | netdiag check -f -`)
+/// must not grow memory without bound.
+const MAX_TARGETS: usize = 100_000;
+/// Bad lines reported before giving up on a file that is probably not a list of targets.
+const MAX_BAD_LINES: usize = 10;
+
+/// Reads `--targets-file` line by line; the errors are one line each, naming the file and the
+/// line, with the line's text escaped and cut.
+fn read_targets_file(path: &std::path::Path, default_port: Port) -> Result<Vec<Target>, Vec<String>> {
+    let shown = sanitize::escape_for_terminal(&path.display().to_string(), 200);
+    let input: Box<dyn io::BufRead> = if path.as_os_str() == "-" {
+        Box::new(io::stdin().lock())
     } else {
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read targets file {shown}: {e}"))?
+        match std::fs::File::open(path) {
+            Ok(file) => Box::new(io::BufReader::new(file)),
+            Err(e) => return Err(vec![format!("cannot read targets file {shown}: {e}")]),
+        }
     };
-    target::parse_target_list(&text, default_port)
-        .map_err(|(line, entry, err)| format!("{shown} line {line}: bad target '{entry}': {err}"))
+    let mut targets = Vec::new();
+    let mut bad = Vec::new();
+    for item in TargetsReader::new(input, default_port) {
+        match item {
+            Ok(_) if targets.len() == MAX_TARGETS => {
+                bad.push(format!("{shown}: more than {MAX_TARGETS} targets; split the list"));
+                break;
+            }
+            Ok(target) => targets.push(target),
+            Err(e) => {
+                bad.push(format!("{shown} {e}"));
+                if bad.len() == MAX_BAD_LINES && !e.is_fatal() {
+                    bad.push(format!("{shown}: giving up after {MAX_BAD_LINES} bad lines"));
+                    break;
+                }
+            }
+        }
+    }
+    if bad.is_empty() { Ok(targets) } else { Err(bad) }
 }
 
 fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
@@ -411,17 +496,17 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
     };
     let target = match Target::parse(&args.host, None, port) {
         Ok(t) if args.port.is_some() && t.port != port => {
-            return Ok(usage("tnc", format_args!("'{}' gives a port and so does -p", args.host)));
+            return Ok(usage("tnc", format_args!("'{}' gives a port and so does -p", shown(&args.host))));
         }
         Ok(t) => t,
-        Err(e) => return Ok(usage("tnc", format_args!("bad host '{}': {e}", args.host))),
+        Err(e) => return Ok(usage("tnc", format_args!("bad host '{}': {e}", shown(&args.host)))),
     };
-    let servers = match server_list("tnc", &args.probe) {
+    let servers = match server_list("tnc", &args.probe, DnsNeed::of([target.host.ip().is_none()])) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
     let settings = AppSettings::from_process();
-    let opts = check_options(&args.probe);
+    let opts = check_options("tnc", &args.probe);
     let report = runtime()?.block_on(check::check_target(&target, &opts, &settings, &servers));
     let view = report::TncView::from_report(&report);
     let level = match args.information_level {
@@ -435,7 +520,7 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
         if level == report::TncLevel::Quiet {
             // stdout carries only True/False; PowerShell's warning stream goes to stderr.
             for w in &view.warnings {
-                eprintln!("WARNING: {w}");
+                cli::stderr_line(format_args!("WARNING: {w}"));
             }
         }
         report::write_tnc_text(out, &view, level)?;
@@ -444,12 +529,21 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
 }
 
 fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
-    let servers = match server_list("deps", &args.probe) {
+    let settings = AppSettings::from_process();
+    // Dependencies named by IP address are checked even when the DNS setting is broken.
+    let need = DnsNeed::of(
+        settings
+            .connection_strings
+            .iter()
+            .filter_map(|c| c.dependencies().ok())
+            .flatten()
+            .map(|d| Host::parse(&d.host).map_or(true, |h| h.ip().is_none())),
+    );
+    let servers = match server_list("deps", &args.probe, need) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let settings = AppSettings::from_process();
-    let opts = check_options(&args.probe);
+    let opts = check_options("deps", &args.probe);
     let start = Instant::now();
     let found = runtime()?.block_on(check::check_dependencies(&opts, &settings, &servers));
     let elapsed = start.elapsed();

@@ -91,16 +91,6 @@ struct Cli {
     verbose: u8,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    // A bare number means seconds, as in ping and tcping.
-    if let Ok(secs) = text.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs)
-            .map_err(|_| format!("'{text}' is not a valid number of seconds"));
-    }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("'{text}' is not a duration ({e}); try 500ms, 2s or 1m"))
-}
-
 /// What `-n` asks for.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Count {
@@ -116,21 +106,19 @@ fn parse_count(text: &str) -> Result<Count, String> {
         Err(_) if text.parse::<f64>().is_err() && text.ends_with(|c: char| c.is_ascii_alphabetic()) => {
             parse_timeout(text).map(Count::For)
         }
-        Err(_) => {
-            Err(format!("'{text}' is neither a whole number of attempts nor a duration like 30s or 5m"))
-        }
+        Err(_) => Err(format!(
+            "'{}' is neither a whole number of attempts nor a duration like 30s or 5m",
+            netdiag_common::sanitize::escape_for_terminal(text, 40)
+        )),
     }
 }
 
 fn parse_interval(text: &str) -> Result<Duration, String> {
-    parse_duration(text)
+    cli::duration(text)
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
-    match parse_duration(text)? {
-        Duration::ZERO => Err(format!("'{text}': the timeout must be longer than zero")),
-        d => Ok(d),
-    }
+    cli::positive_duration(text)
 }
 
 fn parse_source(text: &str) -> Result<SocketAddr, String> {
@@ -209,10 +197,14 @@ impl Plan {
         // Only a name needs DNS: warnings about its configuration are noise for an address.
         if target.host.ip().is_none() {
             for warning in &found.warnings {
-                eprintln!("tcpping: warning: {warning}");
+                cli::stderr_line(format_args!("tcpping: warning: {warning}"));
             }
         }
         let resolver = Resolver::new(found.list, cli.dns_timeout);
+        let applied = netdiag_common::tcp::applied_connect_timeout(cli.timeout);
+        if let Some(warning) = &applied.warning {
+            eprintln!("tcpping: warning: {warning}");
+        }
         let display = target.display();
         Ok(Self {
             display,
@@ -231,7 +223,7 @@ impl Plan {
             family,
             resolver,
             connect: ConnectOptions {
-                timeout: cli.timeout,
+                timeout: applied.timeout,
                 source: cli.source,
                 interface: cli.interface,
                 close: if cli.graceful { CloseMode::Graceful } else { CloseMode::Reset },
@@ -297,7 +289,7 @@ pub fn run_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode 
 /// Runs the attempts, printing as it goes; true when the run passes the exit-code rules.
 async fn run(plan: &Plan) -> io::Result<bool> {
     let mut out = io::stdout().lock();
-    let mut record = RunRecord::default();
+    let mut record = RunRecord { timeout: Some(plan.connect.timeout), ..RunRecord::default() };
     let interrupted = cli::interrupted();
     tokio::pin!(interrupted);
     let progress = io::stderr().is_terminal() && cli::ansi_console();

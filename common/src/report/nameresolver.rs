@@ -141,7 +141,11 @@ pub fn render_text(
             writeln!(w)?;
             writeln!(w, "*** {server} can't find {name}: No {types} records (the name exists)")?;
         }
-        (Err(LookupError::NoServers), _) => writeln!(w, "*** No DNS servers to ask")?,
+        (Err(LookupError::NoServers), _) => writeln!(
+            w,
+            "*** No DNS servers to ask (none configured in {}): set WEBSITE_DNS_SERVER or fix resolv.conf [no_dns_servers]",
+            lookup.servers.source
+        )?,
         (Err(_), _) | (Ok(_), None) => {
             let asked = lookup.attempts.len();
             let all_timed_out = lookup.attempts.iter().all(|a| matches!(a.outcome, Outcome::TimedOut { .. }));
