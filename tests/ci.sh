@@ -12,7 +12,8 @@ SUDO=""
 echo "== installing test prerequisites"
 $SUDO apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    iproute2 iptables dnsmasq-base procps wine64 gcc-mingw-w64-x86-64 musl-tools >/dev/null
+    iproute2 iptables dnsmasq-base procps prometheus openssl curl \
+    wine64 gcc-mingw-w64-x86-64 musl-tools >/dev/null
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 rustup target add x86_64-pc-windows-gnu x86_64-unknown-linux-musl >/dev/null
 

@@ -16,6 +16,7 @@ mod docs;
 mod nameresolver;
 #[path = "../tcpping/main.rs"]
 mod tcpping;
+mod serve;
 
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -67,6 +68,9 @@ enum Command {
     Deps(DepsArgs),
     /// Size a virtual network integration subnet: addresses Azure keeps, instances it fits.
     Subnet(SubnetArgs),
+    /// Prometheus exporter: /probe?target=HOST[:PORT]&module=tcp|dns|check, drop-in for
+    /// blackbox_exporter's scrape config, with the failure class and findings as metrics.
+    Serve(serve::ServeArgs),
     /// The tcpping tool, bundled: `netdiag tcpping --help` shows its options. A copy of this
     /// binary named tcpping(.exe) is tcpping too.
     #[command(disable_help_flag = true, disable_version_flag = true)]
@@ -318,6 +322,7 @@ fn run(command: Command) -> io::Result<u8> {
             OK
         }
         Command::Tcpping(_) | Command::Nameresolver(_) => unreachable!("dispatched before run"),
+        Command::Serve(args) => serve::serve(args),
     };
     out.flush()?;
     Ok(code)
