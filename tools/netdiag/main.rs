@@ -14,9 +14,9 @@ mod cli;
 mod docs;
 #[path = "../nameresolver/main.rs"]
 mod nameresolver;
+mod serve;
 #[path = "../tcpping/main.rs"]
 mod tcpping;
-mod serve;
 
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
