@@ -642,6 +642,27 @@ fn a_bad_website_dns_server_stops_a_name_but_not_an_address() {
     tcpping_env(&[&target, "-n", "1"], &bad).expect_code(0);
 }
 
+/// `-n 30s`, as PsPing: a run that ends by itself where Ctrl-C does not exist (Kudu). No
+/// attempt starts once the duration is over; a bare number stays a number of attempts.
+#[test]
+fn count_as_a_duration_ends_the_run_by_itself() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    for spelling in [["tcpping"].as_slice(), ["netdiag", "tcpping"].as_slice()] {
+        let mut cmd = tool(spelling[0]);
+        cmd.args(&spelling[1..]).args([target.as_str(), "-n", "1s", "-i", "300ms", "--json"]);
+        let run = run(cmd);
+        run.expect_code(0);
+        // Starts at 0, 0.3, 0.6 and 0.9 s; a slow machine may fit fewer, never more.
+        let n = attempts(&run).len();
+        assert!((2..=4).contains(&n), "{n} attempts\n{run}");
+        assert_eq!(summary(&run)["attempts"], n as u64, "{run}");
+    }
+    for bad in ["0", "1.5", "-3", "30parsecs"] {
+        tcpping(&[&target, "-n", bad]).expect_code(2);
+    }
+}
+
 /// A peer that accepts and resets at once is reachable: every attempt connected, never a local
 /// error, and the attempts where the reset arrived before tcpping looked say so.
 #[test]

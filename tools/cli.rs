@@ -11,8 +11,12 @@ pub const USAGE: u8 = 2;
 
 /// Parses the command line. clap's errors span several lines; this prints one line that names
 /// the bad value, so a script's log stays readable. `--help` and `--version` print as usual.
-pub fn parse<C: clap::Parser>(tool: &str) -> Result<C, ExitCode> {
-    C::try_parse().map_err(|err| usage_error(tool, &err))
+/// `args` starts with the program name, as `std::env::args_os()` does.
+pub fn parse<C: clap::Parser>(
+    tool: &str,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<C, ExitCode> {
+    C::try_parse_from(args).map_err(|err| usage_error(tool, &err))
 }
 
 fn usage_error(tool: &str, err: &clap::Error) -> ExitCode {
@@ -145,8 +149,8 @@ pub fn finish(tool: &str, written: io::Result<u8>) -> ExitCode {
 /// otherwise looks like one). The line is erased when the work ends.
 #[allow(dead_code, reason = "each binary includes this file; nameresolver has no single slow wait")]
 pub async fn with_waiting_line<F: std::future::Future>(target: &str, work: F) -> F::Output {
-    use std::io::{IsTerminal, Write};
-    if !io::stderr().is_terminal() {
+    use std::io::Write;
+    if !live_stderr() {
         return work.await;
     }
     tokio::pin!(work);
@@ -171,8 +175,8 @@ pub async fn with_waiting_line<F: std::future::Future>(target: &str, work: F) ->
 /// Erases the line [`with_waiting_line`] draws, so the next line of output starts clean.
 #[allow(dead_code, reason = "each binary includes this file; nameresolver has no single slow wait")]
 pub fn erase_waiting_line() {
-    use std::io::{IsTerminal, Write};
-    if io::stderr().is_terminal() {
+    use std::io::Write;
+    if live_stderr() {
         let mut err = io::stderr().lock();
         let _ = write!(err, "\r\x1b[2K");
         let _ = err.flush();
@@ -226,4 +230,27 @@ pub async fn interrupted() {
             std::future::pending::<()>().await;
         }
     }
+}
+
+/// True when the console renders escape sequences (colours, erasing a line). A Unix terminal
+/// always does; a Windows console only once virtual terminal processing is on (Windows 10
+/// and later), which this turns on for stdout and stderr. Callers check `is_terminal` first:
+/// piped output never gets escapes.
+#[allow(dead_code, reason = "nameresolver prints no colour or progress line")]
+pub fn ansi_console() -> bool {
+    #[cfg(windows)]
+    {
+        anstyle_query::windows::enable_ansi_colors().unwrap_or(false)
+    }
+    #[cfg(not(windows))]
+    {
+        true
+    }
+}
+
+/// True when a line on stderr may be redrawn in place (progress, "waiting for"): a terminal
+/// that renders escape sequences. Piped output and old Windows consoles get plain lines only.
+pub fn live_stderr() -> bool {
+    use std::io::IsTerminal;
+    io::stderr().is_terminal() && ansi_console()
 }

@@ -259,6 +259,8 @@ pub enum EnvError {
     Interfaces(#[source] io::Error),
     #[error("cannot read the route table {path}: {source}")]
     RouteTable { path: String, source: io::Error },
+    #[error("cannot read the route table ({call}): {source}")]
+    RouteTableCall { call: &'static str, source: io::Error },
     #[error("reading the route table is not supported on this OS")]
     RoutesUnsupported,
     #[error("no route to {destination}: {source}")]
@@ -269,23 +271,7 @@ pub enum EnvError {
 
 /// Every address on every interface, sorted by interface then address.
 pub fn interfaces() -> Result<Vec<InterfaceAddress>, EnvError> {
-    let mut out: Vec<InterfaceAddress> = if_addrs::get_if_addrs()
-        .map_err(EnvError::Interfaces)?
-        .into_iter()
-        .map(|i| {
-            let prefix_len = match &i.addr {
-                if_addrs::IfAddr::V4(a) => a.prefixlen,
-                if_addrs::IfAddr::V6(a) => a.prefixlen,
-            };
-            InterfaceAddress {
-                is_loopback: i.is_loopback(),
-                address: i.ip(),
-                interface: i.name,
-                prefix_len,
-                index: i.index,
-            }
-        })
-        .collect();
+    let mut out = crate::platform::interfaces()?;
     out.sort_by(|a, b| (a.interface.as_str(), a.address).cmp(&(b.interface.as_str(), b.address)));
     Ok(out)
 }
@@ -390,25 +376,9 @@ impl RouteTable {
         Self { routes }
     }
 
-    /// The kernel's route table. Linux only; elsewhere [`EnvError::RoutesUnsupported`].
+    /// The OS's route table (Linux and Windows); elsewhere [`EnvError::RoutesUnsupported`].
     pub fn read() -> Result<Self, EnvError> {
-        #[cfg(target_os = "linux")]
-        {
-            let read = |path: &str| {
-                std::fs::read_to_string(path)
-                    .map_err(|source| EnvError::RouteTable { path: path.into(), source })
-            };
-            let mut table = Self::parse_proc_ipv4(&read("/proc/net/route")?);
-            // A kernel without IPv6 has no such file; that is not an error.
-            if let Ok(v6) = std::fs::read_to_string("/proc/net/ipv6_route") {
-                table.routes.extend(Self::parse_proc_ipv6(&v6).routes);
-            }
-            Ok(table)
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            Err(EnvError::RoutesUnsupported)
-        }
+        crate::platform::route_table()
     }
 
     /// The default routes, lowest metric first.
@@ -774,6 +744,10 @@ fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000
             ]
         );
 
+        // Windows has no resolv.conf: its servers come from the adapters, whatever the path.
+        if cfg!(windows) {
+            return;
+        }
         let mut snap = EnvSnapshot::with_settings(AppSettings::default());
         snap.collect_dns_servers(&|_| None, std::path::Path::new("/nonexistent/resolv.conf"));
         assert_eq!(snap.dns_servers, Some(vec![]));

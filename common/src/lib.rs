@@ -26,6 +26,7 @@ pub mod classify;
 pub mod connstr;
 pub mod diagnose;
 pub mod env;
+mod platform;
 pub mod subnet;
 
 // Text and JSON renderers, one module per tool.

@@ -540,6 +540,26 @@ mod tests {
         }
     }
 
+    // Winsock's codes, as Windows reports a failed connect (WSAE* values from winerror.h).
+    #[cfg(windows)]
+    #[test]
+    fn raw_winsock_errors_map_to_classes() {
+        let cases = [
+            (10061, "refused"),               // WSAECONNREFUSED
+            (10060, "timed_out"),             // WSAETIMEDOUT
+            (10065, "host_unreachable"),      // WSAEHOSTUNREACH
+            (10051, "network_unreachable"),   // WSAENETUNREACH
+            (10049, "address_not_available"), // WSAEADDRNOTAVAIL
+            (10013, "permission_denied"),     // WSAEACCES
+            (10022, "local_error"),           // WSAEINVAL
+        ];
+        for (code, id) in cases {
+            let failure =
+                ConnectFailure::from_io("connect", &io::Error::from_raw_os_error(code), Duration::ZERO);
+            assert_eq!(failure.class(), id, "winsock error {code}");
+        }
+    }
+
     #[test]
     fn ids_are_unique_snake_case_and_hinted() {
         let mut seen = std::collections::HashSet::new();

@@ -6,6 +6,7 @@
 
 pub mod dns;
 pub mod netns;
+pub mod wine;
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output};

@@ -61,8 +61,21 @@ fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(cli::bad_input(TOOL, message))
 }
 
+/// The command line's definition, for netdiag's shell completions and man pages.
+#[allow(dead_code, reason = "only netdiag, which includes this file, generates them")]
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+#[allow(dead_code, reason = "netdiag includes this file as a module and calls run_with")]
 fn main() -> ExitCode {
-    let cli: Cli = match cli::parse(TOOL) {
+    run_with(std::env::args_os())
+}
+
+/// The whole tool; `args` starts with the program name. `netdiag nameresolver ...` and a netdiag
+/// binary renamed `nameresolver` come here too.
+pub fn run_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let cli: Cli = match cli::parse(TOOL, args) {
         Ok(cli) => cli,
         Err(code) => return code,
     };

@@ -1,4 +1,7 @@
 //! `netdiag`: the App Service networking troubleshooting checklist as a program.
+// tcpping's and nameresolver's files, included as modules, each include cli.rs too: three
+// copies of a few small functions, so that each tool's file stays a standalone binary as well.
+#![allow(clippy::duplicate_mod)]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{self, IsTerminal, Write};
@@ -6,9 +9,15 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod argv;
 #[path = "../cli.rs"]
 mod cli;
+mod docs;
+#[path = "../nameresolver/main.rs"]
+mod nameresolver;
 mod serve;
+#[path = "../tcpping/main.rs"]
+mod tcpping;
 
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -63,6 +72,42 @@ enum Command {
     /// Prometheus exporter: /probe?target=HOST[:PORT]&module=tcp|dns|check, drop-in for
     /// blackbox_exporter's scrape config, with the failure class and findings as metrics.
     Serve(serve::ServeArgs),
+    /// The tcpping tool, bundled: `netdiag tcpping --help` shows its options. A copy of this
+    /// binary named tcpping(.exe) is tcpping too.
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Tcpping(BundledArgs),
+    /// The nameresolver tool, bundled: `netdiag nameresolver --help` shows its options. A copy
+    /// of this binary named nameresolver(.exe) is nameresolver too.
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Nameresolver(BundledArgs),
+    /// Shell completions for netdiag, tcpping and nameresolver, on stdout (for packaging).
+    #[command(hide = true)]
+    Completions(CompletionsArgs),
+    /// Man pages for netdiag, its subcommands, tcpping and nameresolver (for packaging).
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+#[derive(Args)]
+struct CompletionsArgs {
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+    /// The tool to complete.
+    #[arg(value_parser = ["netdiag", "tcpping", "nameresolver"], default_value = "netdiag")]
+    tool: String,
+}
+
+#[derive(Args)]
+struct ManArgs {
+    /// Directory to write the pages into (created if missing).
+    dir: std::path::PathBuf,
+}
+
+/// Everything after a bundled tool's name goes to that tool untouched.
+#[derive(Args)]
+struct BundledArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+    args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args)]
@@ -182,9 +227,10 @@ struct SubnetArgs {
     /// Prefix length or subnet: /26, 26 or 10.0.0.0/26.
     #[arg(value_name = "PREFIX|CIDR", allow_hyphen_values = true)]
     subnet: String,
-    /// The plan's OS, which decides the recommended minimum (/26 Linux, /24 Windows).
-    #[arg(long, value_enum, default_value = "linux", ignore_case = true)]
-    os: OsArg,
+    /// The plan's OS, which decides the recommended minimum (/26 Linux, /24 Windows)
+    /// [default: the OS netdiag runs on].
+    #[arg(long, value_enum, ignore_case = true)]
+    os: Option<OsArg>,
     #[command(flatten)]
     output: JsonArg,
 }
@@ -193,6 +239,11 @@ struct SubnetArgs {
 enum OsArg {
     Linux,
     Windows,
+}
+
+impl OsArg {
+    /// An App Service plan runs its apps on one OS; the tool usually runs on the same.
+    const CURRENT: Self = if cfg!(windows) { Self::Windows } else { Self::Linux };
 }
 
 impl From<OsArg> for PlanOs {
@@ -208,12 +259,34 @@ const OK: u8 = 0;
 const FAILED: u8 = 1;
 
 fn main() -> ExitCode {
-    let cli: Cli = match cli::parse("netdiag") {
+    match argv::route(std::env::args_os().collect()) {
+        argv::Tool::Tcpping(args) => tcpping::run_with(args),
+        argv::Tool::Nameresolver(args) => nameresolver::run_with(args),
+        argv::Tool::Netdiag(args) => netdiag(args),
+    }
+}
+
+fn netdiag(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let cli: Cli = match cli::parse("netdiag", args) {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    cli::init_tracing(cli.verbose);
-    cli::finish("netdiag", run(cli.command))
+    // Reached only with a global option first (`netdiag -v tcpping ...`): argv::route sends
+    // the usual spelling straight to the tool.
+    let bundled = |name: &str, rest: Vec<std::ffi::OsString>| {
+        let mut args = vec![std::ffi::OsString::from(name)];
+        args.extend((0..cli.verbose).map(|_| "-v".into()));
+        args.extend(rest);
+        args
+    };
+    match cli.command {
+        Command::Tcpping(rest) => tcpping::run_with(bundled("tcpping", rest.args)),
+        Command::Nameresolver(rest) => nameresolver::run_with(bundled("nameresolver", rest.args)),
+        command => {
+            cli::init_tracing(cli.verbose);
+            cli::finish("netdiag", run(command))
+        }
+    }
 }
 
 fn run(command: Command) -> io::Result<u8> {
@@ -235,7 +308,7 @@ fn run(command: Command) -> io::Result<u8> {
         Command::Subnet(args) => match args.subnet.parse::<SubnetSpec>() {
             Err(e) => usage("subnet", e),
             Ok(spec) => {
-                let plan = SubnetPlan::new(spec, args.os.into());
+                let plan = SubnetPlan::new(spec, args.os.unwrap_or(OsArg::CURRENT).into());
                 if args.output.json {
                     report::write_subnet_json(&mut out, &plan)?;
                 } else {
@@ -247,6 +320,17 @@ fn run(command: Command) -> io::Result<u8> {
         Command::Check(args) => check(args, &mut out)?,
         Command::Tnc(args) => tnc(args, &mut out)?,
         Command::Deps(args) => deps(args, &mut out)?,
+        Command::Completions(args) => {
+            docs::completions(args.shell, &args.tool, &mut out);
+            OK
+        }
+        Command::Man(args) => {
+            for page in docs::man_pages(&args.dir)? {
+                writeln!(out, "{}", page.display())?;
+            }
+            OK
+        }
+        Command::Tcpping(_) | Command::Nameresolver(_) => unreachable!("dispatched before run"),
         Command::Serve(args) => serve::serve(args),
     };
     out.flush()?;
@@ -459,7 +543,7 @@ fn count_targets_file(path: &std::path::Path, default_port: Port) -> Result<(usi
 /// A live line on stderr while a list is checked: done/total, failures, elapsed, rate. Only on
 /// a terminal; erased at the end.
 fn progress_bar(total: Option<usize>) -> Option<indicatif::ProgressBar> {
-    if !io::stderr().is_terminal() {
+    if !cli::live_stderr() {
         return None;
     }
     let (bar, template) = match total {
@@ -762,5 +846,7 @@ const TNC_DEFAULT_PORT: Port = match Port::new(80) {
 
 /// Colour for humans only: a terminal, and no `NO_COLOR` (https://no-color.org).
 fn use_color() -> bool {
-    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && cli::ansi_console()
 }

@@ -39,9 +39,10 @@ struct Cli {
     target: String,
     /// The port, when the target does not include one [default: 80].
     port: Option<String>,
-    /// Number of attempts [default: 4].
-    #[arg(short = 'n', long, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "forever")]
-    count: Option<u64>,
+    /// Number of attempts [default: 4], or how long to keep probing (`-n 30s`, as PsPing):
+    /// the way to end a run where Ctrl-C does not exist, such as the Kudu console.
+    #[arg(short = 'n', long, value_name = "N|DURATION", value_parser = parse_count, conflicts_with = "forever")]
+    count: Option<Count>,
     /// Probe until interrupted with Ctrl-C.
     #[arg(short = 't')]
     forever: bool,
@@ -94,6 +95,28 @@ struct Cli {
     verbose: u8,
 }
 
+/// What `-n` asks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Count {
+    Attempts(u64),
+    For(Duration),
+}
+
+fn parse_count(text: &str) -> Result<Count, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("'0': at least one attempt".into()),
+        Ok(n) => Ok(Count::Attempts(n)),
+        // A duration needs its unit here: a bare number is always a number of attempts.
+        Err(_) if text.parse::<f64>().is_err() && text.ends_with(|c: char| c.is_ascii_alphabetic()) => {
+            parse_timeout(text).map(Count::For)
+        }
+        Err(_) => Err(format!(
+            "'{}' is neither a whole number of attempts nor a duration like 30s or 5m",
+            netdiag_common::sanitize::escape_for_terminal(text, 40)
+        )),
+    }
+}
+
 fn parse_interval(text: &str) -> Result<Duration, String> {
     cli::duration(text)
 }
@@ -124,6 +147,8 @@ struct Plan {
     target: Target,
     display: String,
     count: Option<u64>,
+    /// `-n DURATION`: no attempt starts after this long.
+    run_for: Option<Duration>,
     interval: Duration,
     family: Family,
     resolver: Resolver,
@@ -189,7 +214,16 @@ impl Plan {
         Ok(Self {
             display,
             target,
-            count: if cli.forever { None } else { Some(cli.count.unwrap_or(DEFAULT_COUNT)) },
+            count: match cli.count {
+                _ if cli.forever => None,
+                None => Some(DEFAULT_COUNT),
+                Some(Count::Attempts(n)) => Some(n),
+                Some(Count::For(_)) => None,
+            },
+            run_for: match cli.count {
+                Some(Count::For(d)) => Some(d),
+                _ => None,
+            },
             interval: cli.interval,
             family,
             resolver,
@@ -227,8 +261,21 @@ fn check_interface(name: &str) -> Result<(), String> {
     ))
 }
 
+/// The command line's definition, for netdiag's shell completions and man pages.
+#[allow(dead_code, reason = "only netdiag, which includes this file, generates them")]
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+#[allow(dead_code, reason = "netdiag includes this file as a module and calls run_with")]
 fn main() -> ExitCode {
-    let cli: Cli = match cli::parse("tcpping") {
+    run_with(std::env::args_os())
+}
+
+/// The whole tool; `args` starts with the program name. `netdiag tcpping ...` and a netdiag
+/// binary renamed `tcpping` come here too.
+pub fn run_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let cli: Cli = match cli::parse("tcpping", args) {
         Ok(cli) => cli,
         Err(code) => return code,
     };
@@ -253,8 +300,10 @@ async fn run(plan: &Plan) -> io::Result<bool> {
     tokio::pin!(interrupted);
 
     let mut next_start = Instant::now();
+    // Beyond what Instant can hold, the run is simply endless.
+    let deadline = plan.run_for.and_then(|d| next_start.checked_add(d));
     let mut seq = 0;
-    while plan.count.is_none_or(|count| seq < count) {
+    while plan.count.is_none_or(|count| seq < count) && deadline.is_none_or(|d| next_start < d) {
         // tokio's timer ticks in whole milliseconds: a zero-length sleep would still cost one,
         // so the first attempt (and any overdue one) starts without sleeping at all.
         if Instant::now() < next_start {
