@@ -58,9 +58,11 @@ fn text_output_matches_the_original_format() {
         "Addresses: ".to_owned(),
         format!("\t{WWW_V4}"),
         format!("\t{WWW_V6}"),
+        // The aliases are the names that are aliases: never the canonical name again.
         "Aliases: ".to_owned(),
+        format!("\t{ALIAS}"),
         format!("\t{MID}"),
-        format!("\t{WWW}"),
+        format!("Chain: {ALIAS} -> {MID} -> {WWW}"),
     ];
     assert_eq!(lines[..expected.len()], expected, "{out}");
     assert!(lines[expected.len()].starts_with("Lookup time: "), "{out}");
@@ -162,7 +164,7 @@ fn other_record_types_and_reverse_lookup() {
     }
     let out = nameresolver(&["netdiag.test", &server, "--type", "TXT"]);
     out.expect_code(0);
-    assert!(out.stdout().contains("Records: \n\tTXT netdiag test zone"), "{out}");
+    assert!(out.stdout().contains("Records: \n\tTXT \"netdiag test zone\""), "{out}");
     let out = nameresolver(&["netdiag.test", &server, "--type", "soa", "--json"]);
     assert!(
         out.expect_code(0).json()["answer"]["records"][0]["data"]
@@ -351,7 +353,7 @@ fn dnsmasq_end_to_end() {
     assert!(stdout.starts_with(&format!("Server: {server}\n\n")), "{out}");
     assert!(
         stdout.contains(&format!(
-            "Name: {WWW}\nAddresses: \n\t{WWW_V4}\n\t{WWW_V6}\nAliases: \n\t{MID}\n\t{WWW}\n"
+            "Name: {WWW}\nAddresses: \n\t{WWW_V4}\n\t{WWW_V6}\nAliases: \n\t{ALIAS}\n\t{MID}\n"
         )),
         "{out}"
     );

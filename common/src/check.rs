@@ -210,6 +210,8 @@ fn server_attempt(a: &dns::ServerAttempt) -> (DnsServerStage, ServerEvidence) {
         Outcome::Answered { .. } => ("answered", ServerOutcome::Answered { elapsed: a.elapsed }),
         Outcome::TimedOut { after, .. } => ("timed_out", ServerOutcome::TimedOut { elapsed: *after }),
         Outcome::Refused => ("refused", ServerOutcome::Refused),
+        // A server that only delegates refuses, in effect, to resolve the name for the app.
+        Outcome::Referral { .. } => ("referral", ServerOutcome::Refused),
         Outcome::ServFail => ("serv_fail", ServerOutcome::ServFail),
         Outcome::OtherResponseCode { response_code } => {
             ("other_response_code", ServerOutcome::Malformed(format!("response code {response_code}")))

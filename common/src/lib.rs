@@ -7,6 +7,7 @@
 pub mod millis;
 pub mod name;
 pub mod target;
+pub mod timestamp;
 
 // tcpping: one TCP connect attempt, and statistics over many.
 pub mod probe;

@@ -9,6 +9,7 @@
 mod exchange;
 pub mod hosts;
 mod lookup;
+pub mod present;
 pub mod privatelink;
 mod records;
 pub mod servers;
@@ -16,12 +17,13 @@ pub mod servers;
 pub use exchange::Transport;
 pub use hosts::{Hosts, default_hosts_path};
 pub use lookup::{
-    Agreement, AgreementGroup, AnsweredBy, HostLookup, Lookup, LookupError, LookupOptions, Outcome,
-    QueryAttempt, ServerAttempt, lookup, resolve_host,
+    Agreement, AgreementGroup, AnsweredBy, EDNS_PAYLOAD, HostLookup, Lookup, LookupError, LookupOptions,
+    Outcome, QueryAttempt, Question, ServerAttempt, lookup, lookup_until, query_failure, resolve_host,
 };
 pub use privatelink::{PrivateLinkFinding, PrivateLinkStatus, privatelink_finding};
 pub use records::{
-    Answer, CnameLink, DnsRecord, Family, QueryTarget, RecordKind, ResponseCode, UnknownRecordKind,
+    Answer, ChainEnd, CnameLink, DnsRecord, Family, MAX_CHAIN, QueryTarget, RecordKind, Referral, ResponseCode,
+    UnknownRecordKind,
 };
 pub use servers::{
     ServerError, ServerList, ServerSource, ToolServers, parse_server, servers_for_app, servers_for_tool,
