@@ -1,0 +1,298 @@
+//! nameresolver against real DNS daemons (BIND authoritative, Unbound forwarding to it, Unbound
+//! without TCP), all on 127.0.0.1 high ports with zones this test writes. Every case compares
+//! our JSON with kdig's answer from the same server, field by field.
+
+mod support;
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+use support::daemons::{Bind, Kdig, Unbound, UnboundKind, kdig, trim_dot};
+use support::{Run, run, tool};
+
+const ZONE: &str = r#"$TTL 300
+@        SOA  ns.netdiag.test. admin.netdiag.test. 1 3600 600 86400 60
+@        NS   ns
+ns       A    127.0.0.1
+www      A    10.0.0.5
+www      A    10.0.0.6
+www      AAAA fd00::5
+c1       CNAME c2
+c2       CNAME c3
+c3       CNAME c4
+c4       CNAME www
+across   CNAME www.other.test.
+outside  CNAME target.unserved.example.
+nxafter  CNAME gone.other.test.
+loop1    CNAME loop2
+loop2    CNAME loop1
+moved    DNAME other.test.
+*.wild   A    10.0.0.7
+txt      TXT  "say \"hi\"" "dots..." "\255\001\027[31m" "back\\slash"
+nullmx   MX   0 .
+_sip._tcp SRV 0 0 0 .
+spaced   PTR  has\032space.netdiag.test.
+idn      A    10.0.0.10
+xn--caf-dma A 10.0.0.11
+sub      NS   ns.sub
+ns.sub   A    127.0.0.9
+noaddr   TXT  "exists"
+"#;
+
+const OTHER: &str = r#"$TTL 300
+@        SOA  ns.other.test. admin.other.test. 1 3600 600 86400 60
+@        NS   ns.netdiag.test.
+www      A    10.0.0.8
+"#;
+
+const REVERSE4: &str = r#"$TTL 300
+@        SOA  ns.netdiag.test. admin.netdiag.test. 1 3600 600 86400 60
+@        NS   ns.netdiag.test.
+5.0.0    PTR  www.netdiag.test.
+"#;
+
+const REVERSE6: &str = r#"$TTL 300
+@        SOA  ns.netdiag.test. admin.netdiag.test. 1 3600 600 86400 60
+@        NS   ns.netdiag.test.
+5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 PTR www.netdiag.test.
+"#;
+
+fn big_zone() -> String {
+    // 60 A records: over 512 bytes, under 1232.
+    let mut text = String::from(ZONE);
+    for i in 1..=60 {
+        text.push_str(&format!("big A 10.9.0.{i}\n"));
+    }
+    text
+}
+
+fn zones() -> Vec<(&'static str, String)> {
+    vec![
+        ("netdiag.test.", big_zone()),
+        ("other.test.", OTHER.to_owned()),
+        ("10.in-addr.arpa.", REVERSE4.to_owned()),
+        ("0.0.d.f.ip6.arpa.", REVERSE6.to_owned()),
+    ]
+}
+
+fn nameresolver(server: SocketAddr, args: &[&str]) -> Run {
+    let mut cmd = tool("nameresolver");
+    cmd.args(args).arg(server.to_string()).args(["--json", "--timeout", "2s"]);
+    run(cmd)
+}
+
+/// Names in data lose their final dot in our output; kdig keeps it.
+fn normalize(kind: &str, data: &str) -> String {
+    if kind == "TXT" || kind == "CAA" {
+        return data.to_owned();
+    }
+    data.split_whitespace().map(trim_dot).collect::<Vec<_>>().join(" ")
+}
+
+/// Our records and chain against kdig's answer section, and the status.
+fn same_as_kdig(doc: &Value, dig: &Kdig, kind: &str, what: &str) {
+    let ours_status = match doc["result"].as_str().unwrap() {
+        "nxdomain" => "NXDOMAIN",
+        "all_servers_failed" => {
+            let status = doc["attempts"][0]["queries"][0]["status"].as_str().unwrap();
+            match status {
+                "serv_fail" => "SERVFAIL",
+                "refused" => "REFUSED",
+                _ => "NOERROR",
+            }
+        }
+        _ => "NOERROR",
+    };
+    assert_eq!(ours_status, dig.status, "{what}: status\n{doc:#}\n{dig:?}");
+    let mut theirs: Vec<(String, String, String)> = dig
+        .answer
+        .iter()
+        .filter(|(_, t, _)| t == kind)
+        .map(|(o, t, d)| (o.to_lowercase(), t.clone(), normalize(t, d)))
+        .collect();
+    let answer = if doc["answer"].is_null() { &doc["chain"] } else { &doc["answer"] };
+    let mut ours: Vec<(String, String, String)> = answer["records"]
+        .as_array()
+        .map(|records| {
+            records
+                .iter()
+                .map(|r| {
+                    (
+                        r["name"].as_str().unwrap().to_lowercase(),
+                        r["type"].as_str().unwrap().to_owned(),
+                        r["data"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    theirs.sort();
+    ours.sort();
+    if kind != "CNAME" {
+        assert_eq!(ours, theirs, "{what}: records\n{doc:#}\n{dig:?}");
+    }
+    let links: Vec<(String, String)> = answer["cname_chain"]
+        .as_array()
+        .map(|chain| {
+            chain
+                .iter()
+                .map(|l| (l["alias"].as_str().unwrap().to_owned(), l["target"].as_str().unwrap().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let dig_links: Vec<(String, String)> =
+        dig.answer.iter().filter(|(_, t, _)| t == "CNAME").map(|(o, _, d)| (o.clone(), trim_dot(d))).collect();
+    // A SERVFAIL is a failure: whatever partial records came with it are not an answer.
+    if dig.status == "NOERROR" || dig.status == "NXDOMAIN" {
+        assert_eq!(links, dig_links, "{what}: chain\n{doc:#}\n{dig:?}");
+    }
+}
+
+struct Case {
+    name: &'static str,
+    kind: &'static str,
+    result: &'static str,
+    /// Why the chain stops (`chain.chain_end.reason`), or "" for none.
+    chain_end: &'static str,
+}
+
+const fn case(name: &'static str, kind: &'static str, result: &'static str, chain_end: &'static str) -> Case {
+    Case { name, kind, result, chain_end }
+}
+
+fn check_cases(server: SocketAddr, cases: &[Case], label: &str) {
+    for c in cases {
+        let out = nameresolver(server, &[c.name, "-t", c.kind]);
+        let doc = out.json();
+        let what = format!("{label} {} {}", c.name, c.kind);
+        assert_eq!(doc["result"], c.result, "{what}\n{out}");
+        let end = doc["chain"]["chain_end"]["reason"].as_str().unwrap_or("");
+        assert_eq!(end, c.chain_end, "{what}: chain end\n{out}");
+        let dig = kdig(server, c.name, c.kind, &[]);
+        same_as_kdig(&doc, &dig, c.kind, &what);
+        // Nothing from the network reaches the terminal raw.
+        let text = nameresolver(server, &[c.name, "-t", c.kind]).stdout();
+        assert!(!text.bytes().any(|b| b == 0x1b || (b < 0x20 && b != b'\n' && b != b'\t')), "{what}: {text:?}");
+    }
+}
+
+#[test]
+fn bind_authoritative_answers_as_kdig_sees_them() {
+    let bind = Bind::start(&zones());
+    let cases = [
+        case("www.netdiag.test", "A", "resolved", ""),
+        case("www.netdiag.test", "AAAA", "resolved", ""),
+        case("c1.netdiag.test", "A", "resolved", ""),
+        case("c1.netdiag.test", "CNAME", "resolved", ""),
+        // An authoritative-only BIND does not follow an alias out of the zone, even into
+        // another zone it serves; nor into one it does not serve.
+        case("across.netdiag.test", "A", "all_servers_failed", "not_followed"),
+        case("outside.netdiag.test", "A", "all_servers_failed", "not_followed"),
+        case("nxafter.netdiag.test", "A", "all_servers_failed", "not_followed"),
+        // BIND answers a CNAME loop with SERVFAIL (the unit tests cover a server that sends one).
+        case("loop1.netdiag.test", "A", "all_servers_failed", ""),
+        case("www.moved.netdiag.test", "A", "all_servers_failed", "not_followed"),
+        case("any.wild.netdiag.test", "A", "resolved", ""),
+        case("txt.netdiag.test", "TXT", "resolved", ""),
+        case("nullmx.netdiag.test", "MX", "resolved", ""),
+        case("_sip._tcp.netdiag.test", "SRV", "resolved", ""),
+        case("spaced.netdiag.test", "PTR", "resolved", ""),
+        case("xn--caf-dma.netdiag.test", "A", "resolved", ""),
+        case("missing.netdiag.test", "A", "nxdomain", ""),
+        case("noaddr.netdiag.test", "A", "no_data", ""),
+        case("big.netdiag.test", "A", "resolved", ""),
+        // A delegation: a referral, never "no data", and the glue is no answer.
+        case("ns.sub.netdiag.test", "A", "all_servers_failed", ""),
+    ];
+    check_cases(bind.addr, &cases, "bind");
+
+    let doc = nameresolver(bind.addr, &["txt.netdiag.test", "-t", "TXT"]).json();
+    let record = &doc["answer"]["records"][0];
+    assert_eq!(
+        record["data"],
+        r#""say \"hi\"" "dots..." "\255\001\027[31m" "back\\slash""#,
+        "dig's presentation format"
+    );
+    assert!(record["rdata_hex"].as_str().unwrap().contains("ff011b5b33316d"), "exact bytes: {record}");
+    let doc = nameresolver(bind.addr, &["nullmx.netdiag.test", "-t", "MX"]).json();
+    assert_eq!(doc["answer"]["records"][0]["data"], "0 .");
+    let doc = nameresolver(bind.addr, &["spaced.netdiag.test", "-t", "PTR"]).json();
+    assert_eq!(doc["answer"]["records"][0]["data"], "has\\032space.netdiag.test");
+
+    let doc = nameresolver(bind.addr, &["ns.sub.netdiag.test", "-t", "A"]).json();
+    let outcome = &doc["attempts"][0]["queries"][0];
+    assert_eq!(outcome["status"], "referral", "{doc:#}");
+    assert_eq!(outcome["zone"], "sub.netdiag.test");
+    assert_eq!(outcome["delegated_to"], serde_json::json!(["ns.sub.netdiag.test"]));
+    assert!(doc["answer"].is_null(), "glue is never an answer: {doc:#}");
+
+    let doc = nameresolver(bind.addr, &["missing.netdiag.test"]).json();
+    assert_eq!(doc["answer"]["negative_ttl"], 60, "SOA minimum: {doc:#}");
+    assert_eq!(doc["answer"]["recursion_available"], false);
+
+    let text = {
+        let mut cmd = tool("nameresolver");
+        cmd.args(["outside.netdiag.test", &bind.addr.to_string(), "--timeout", "2s"]);
+        run(cmd).stdout()
+    };
+    assert!(text.contains("Chain: outside.netdiag.test -> target.unserved.example"), "{text}");
+    assert!(text.contains("did not follow the alias to target.unserved.example"), "{text}");
+
+    let doc = nameresolver(bind.addr, &["café.netdiag.test", "-t", "A"]).json();
+    assert_eq!(doc["answer"]["addresses"], serde_json::json!(["10.0.0.11"]), "IDN: {doc:#}");
+
+    // -t CNAME,A and -t A,CNAME tell the same chain.
+    let one = nameresolver(bind.addr, &["c1.netdiag.test", "-t", "CNAME,A"]).json();
+    let other = nameresolver(bind.addr, &["c1.netdiag.test", "-t", "A,CNAME"]).json();
+    assert_eq!(one["answer"]["cname_chain"], other["answer"]["cname_chain"]);
+    assert_eq!(one["answer"]["cname_chain"].as_array().unwrap().len(), 4);
+
+    for (addr, want) in [("10.0.0.5", "www.netdiag.test"), ("fd00::5", "www.netdiag.test")] {
+        let mut cmd = tool("nameresolver");
+        cmd.args(["-x", addr, &format!("@{}", bind.addr), "--json", "--timeout", "2s"]);
+        let doc = run(cmd).expect_code(0).json();
+        assert_eq!(doc["answer"]["records"][0]["data"], want, "{addr}");
+    }
+}
+
+#[test]
+fn unbound_forwarding_and_without_tcp() {
+    let bind = Bind::start(&zones());
+    let unbound = Unbound::start(bind.addr, UnboundKind::Plain);
+    let cases = [
+        case("www.netdiag.test", "A", "resolved", ""),
+        case("c1.netdiag.test", "A", "resolved", ""),
+        case("across.netdiag.test", "A", "resolved", ""),
+        case("nxafter.netdiag.test", "A", "nxdomain", "nx_domain"),
+        case("missing.netdiag.test", "A", "nxdomain", ""),
+        case("noaddr.netdiag.test", "A", "no_data", ""),
+        case("txt.netdiag.test", "TXT", "resolved", ""),
+        case("big.netdiag.test", "A", "resolved", ""),
+        case("www.moved.netdiag.test", "A", "resolved", ""),
+        case("x.moved.netdiag.test", "A", "nxdomain", "nx_domain"),
+        case("spaced.netdiag.test", "PTR", "resolved", ""),
+        case("nullmx.netdiag.test", "MX", "resolved", ""),
+    ];
+    check_cases(unbound.addr, &cases, "unbound");
+    let doc = nameresolver(unbound.addr, &["www.netdiag.test", "-t", "A"]).json();
+    assert_eq!(doc["answer"]["recursion_available"], true);
+
+    // Without TCP: EDNS keeps a 60-record answer on UDP; without EDNS it is truncated and
+    // the failed TCP retry is that question's failure.
+    let no_tcp = Unbound::start(bind.addr, UnboundKind::NoTcp);
+    let doc = nameresolver(no_tcp.addr, &["big.netdiag.test", "-t", "A"]).json();
+    assert_eq!(doc["result"], "resolved", "{doc:#}");
+    assert_eq!(doc["answer"]["addresses"].as_array().unwrap().len(), 60);
+    let doc = nameresolver(no_tcp.addr, &["big.netdiag.test", "-t", "A", "--no-edns"]).json();
+    assert_eq!(doc["result"], "all_servers_failed", "{doc:#}");
+    let message = doc["attempts"][0]["queries"][0]["message"].as_str().unwrap();
+    assert!(message.contains("truncated and the TCP retry failed"), "{message}");
+
+    // A mixed list where the first server fails one question: the question moves on.
+    let mut cmd = tool("nameresolver");
+    cmd.args(["outside.netdiag.test", "-t", "A", "--json", "--timeout", "2s"])
+        .env("WEBSITE_DNS_SERVER", format!("{},{}", bind.addr, unbound.addr));
+    let doc = run(cmd).json();
+    assert_eq!(doc["attempts"][0]["failed_types"], serde_json::json!(["A"]), "{doc:#}");
+    assert_eq!(doc["attempts"].as_array().unwrap().len(), 2, "{doc:#}");
+}

@@ -1,0 +1,249 @@
+//! Real DNS daemons from Debian's packages, on 127.0.0.1 high ports, with configs and zones
+//! written into a temporary directory: BIND (authoritative only, `recursion no`) and Unbound
+//! forwarding only to it (no root hints are ever used: everything is forwarded to loopback;
+//! Unbound's built-in answers for `test.` and private reverse zones are turned off so that
+//! our zones are asked).
+//! Each is killed when its guard drops. A missing daemon fails the test: CI installs them.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::netns::Child;
+
+pub const NAMED: &str = "/usr/sbin/named";
+pub const UNBOUND: &str = "/usr/sbin/unbound";
+pub const KDIG: &str = "/usr/bin/kdig";
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("netdiag-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A port free for both UDP and TCP on 127.0.0.1, above 1024.
+pub fn free_port() -> u16 {
+    for _ in 0..100 {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        let port = udp.local_addr().expect("addr").port();
+        if port > 1024 && std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port");
+}
+
+fn require(path: &str, package: &str) {
+    assert!(Path::new(path).exists(), "{path} is missing: install {package} (tests/ci.sh does)");
+}
+
+/// Waits until a DNS query over UDP gets any reply (the daemon is serving).
+fn wait_serving(addr: SocketAddr, what: &str, child: &mut Child, log: &Path) {
+    // A query for "." SOA with id 0x4e44.
+    let query = [0x4e, 0x44, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1];
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    socket.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(status)) = child.0.try_wait() {
+            panic!("{what} exited with {status}: {}", std::fs::read_to_string(log).unwrap_or_default());
+        }
+        let _ = socket.send_to(&query, addr);
+        let mut buf = [0u8; 512];
+        if socket.recv_from(&mut buf).is_ok() && TcpStream::connect(addr).is_ok() {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{what} did not start serving: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// BIND serving `zones` (origin, zone file text) authoritatively, never recursing.
+pub struct Bind {
+    pub addr: SocketAddr,
+    _child: Child,
+    _dir: TempDir,
+}
+
+impl Bind {
+    pub fn start(zones: &[(&str, String)]) -> Self {
+        require(NAMED, "bind9");
+        let dir = TempDir::new("named");
+        let port = free_port();
+        let d = dir.0.display();
+        let mut conf = format!(
+            "options {{\n  directory \"{d}\";\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  \
+             listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {{ none; }};\n  recursion no;\n  \
+             dnssec-validation no;\n  notify no;\n  minimal-responses no;\n}};\ncontrols {{ }};\n"
+        );
+        for (origin, text) in zones {
+            let file = dir.0.join(format!("{origin}zone"));
+            std::fs::write(&file, text).expect("zone file");
+            conf.push_str(&format!("zone \"{origin}\" {{ type primary; file \"{}\"; }};\n", file.display()));
+        }
+        let conf_path = dir.0.join("named.conf");
+        std::fs::write(&conf_path, conf).expect("named.conf");
+        let log = dir.0.join("named.log");
+        let child = Command::new(NAMED)
+            .args(["-g", "-n", "1", "-c"])
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {NAMED}: {e}"));
+        let mut child = Child(child);
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        wait_serving(addr, "named", &mut child, &log);
+        Self { addr, _child: child, _dir: dir }
+    }
+}
+
+/// How an [`Unbound`] is set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnboundKind {
+    /// Forward-only, iterator module, TCP on.
+    Plain,
+    /// As `Plain`, with TCP disabled (`do-tcp: no`).
+    NoTcp,
+}
+
+/// Unbound forwarding every name to `upstream` on loopback; nothing leaves the machine.
+pub struct Unbound {
+    pub addr: SocketAddr,
+    _child: Child,
+    _dir: TempDir,
+}
+
+impl Unbound {
+    pub fn start(upstream: SocketAddr, kind: UnboundKind) -> Self {
+        require(UNBOUND, "unbound");
+        let dir = TempDir::new("unbound");
+        let port = free_port();
+        let d = dir.0.display();
+        let tcp = if kind == UnboundKind::NoTcp { "no" } else { "yes" };
+        let conf = format!(
+            "server:\n  interface: 127.0.0.1\n  port: {port}\n  do-ip6: no\n  do-tcp: {tcp}\n  \
+             do-not-query-localhost: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  \
+             pidfile: \"{d}/unbound.pid\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 0\n  \
+             module-config: \"iterator\"\n  qname-minimisation: no\n  harden-referral-path: no\n  \
+             target-fetch-policy: \"0 0 0 0 0\"\n  access-control: 127.0.0.0/8 allow\n  \
+             num-threads: 1\n  so-reuseport: no\n  edns-buffer-size: 1232\n  \
+             local-zone: \"test.\" nodefault\n  local-zone: \"10.in-addr.arpa.\" nodefault\n  \
+             local-zone: \"d.f.ip6.arpa.\" nodefault\n  domain-insecure: \"test.\"\n\
+             remote-control:\n  control-enable: no\n\
+             forward-zone:\n  name: \".\"\n  forward-addr: {}@{}\n",
+            upstream.ip(),
+            upstream.port()
+        );
+        let conf_path = dir.0.join("unbound.conf");
+        std::fs::write(&conf_path, conf).expect("unbound.conf");
+        let log = dir.0.join("unbound.log");
+        let child = Command::new(UNBOUND)
+            .args(["-d", "-c"])
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {UNBOUND}: {e}"));
+        let mut child = Child(child);
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        if kind == UnboundKind::NoTcp {
+            wait_serving_udp(addr, &mut child, &log);
+        } else {
+            wait_serving(addr, "unbound", &mut child, &log);
+        }
+        Self { addr, _child: child, _dir: dir }
+    }
+}
+
+fn wait_serving_udp(addr: SocketAddr, child: &mut Child, log: &Path) {
+    let query = [0x4e, 0x44, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1];
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    socket.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(status)) = child.0.try_wait() {
+            panic!("unbound exited with {status}: {}", std::fs::read_to_string(log).unwrap_or_default());
+        }
+        let _ = socket.send_to(&query, addr);
+        let mut buf = [0u8; 512];
+        if socket.recv_from(&mut buf).is_ok() {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "unbound did not start serving");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What kdig saw: the status and the answer section as (owner, type, data), names without
+/// their final dot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kdig {
+    pub status: String,
+    pub answer: Vec<(String, String, String)>,
+    pub authority: Vec<(String, String, String)>,
+}
+
+/// Asks `server` with kdig, with the same EDNS payload we send.
+pub fn kdig(server: SocketAddr, name: &str, kind: &str, extra: &[&str]) -> Kdig {
+    require(KDIG, "knot-dnsutils");
+    let out = Command::new(KDIG)
+        .arg(format!("@{}", server.ip()))
+        .args(["-p", &server.port().to_string(), "-t", kind, name, "+bufsize=1232", "+timeout=2", "+retry=0", "+noidn"])
+        .args(extra)
+        .output()
+        .expect("kdig");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let status = text
+        .lines()
+        .find_map(|l| l.split("status: ").nth(1))
+        .map(|s| s.split(';').next().unwrap_or("").trim().to_owned())
+        .unwrap_or_else(|| panic!("kdig printed no status:\n{text}"));
+    let section = |title: &str| -> Vec<(String, String, String)> {
+        let mut rows = Vec::new();
+        let mut inside = false;
+        for line in text.lines() {
+            if line.starts_with(";; ") && line.ends_with("SECTION:") {
+                inside = line.contains(title);
+                continue;
+            }
+            if !inside || line.trim().is_empty() || line.starts_with(';') {
+                continue;
+            }
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // owner TTL class type data...
+            if fields.len() < 4 {
+                continue;
+            }
+            let data_start = line.find(&format!("\t{}\t", fields[3])).map_or(0, |i| i + fields[3].len() + 2);
+            let data = line[data_start..].trim().to_owned();
+            rows.push((trim_dot(fields[0]), fields[3].to_owned(), data));
+        }
+        rows
+    };
+    Kdig { status, answer: section("ANSWER"), authority: section("AUTHORITY") }
+}
+
+/// `name.` -> `name`; the root stays `.`.
+pub fn trim_dot(name: &str) -> String {
+    if name == "." { ".".to_owned() } else { name.strip_suffix('.').unwrap_or(name).to_owned() }
+}
