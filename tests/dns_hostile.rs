@@ -147,3 +147,24 @@ fn sigterm_prints_the_servers_that_finished() {
     assert_eq!(doc["attempts"][1]["outcome"]["message"], "interrupted before it answered");
     assert!(doc["timestamp"].as_str().unwrap().ends_with('Z'));
 }
+
+#[test]
+fn check_probes_a_bounded_number_of_addresses_and_says_how_many_it_skipped() {
+    // 2,000 loopback addresses (127.1.x.y) for one name: 16 are probed, the rest counted.
+    let server = FaultServer::start(Fault::Huge);
+    let target = format!("{WWW}:9");
+    let dns = server.addr.to_string();
+    let mut cmd = tool("netdiag");
+    cmd.args(["check", "--json", "-w", "1s", "--dns-timeout", "2s", &target, "--dns-server", &dns]);
+    let out = run(cmd);
+    let doc = out.json();
+    let report = &doc["targets"][0];
+    assert_eq!(report["dns"]["addresses"].as_array().unwrap().len(), 2000, "{out}");
+    assert_eq!(report["dns"]["addresses_not_probed"], 1984, "{out}");
+    assert_eq!(report["addresses"].as_array().unwrap().len(), 16, "{out}");
+
+    let mut cmd = tool("netdiag");
+    cmd.args(["check", "-w", "1s", "--dns-timeout", "2s", "--max-addresses", "2", &target, "--dns-server", &dns]);
+    let out = run(cmd);
+    assert!(out.stdout().contains("1998 more not probed (only the first 2; --max-addresses raises it)"), "{out}");
+}

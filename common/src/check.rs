@@ -40,7 +40,13 @@ pub struct CheckOptions {
     /// How many targets are checked at the same time; the rest wait for a free slot, so a
     /// list of thousands neither runs out of file descriptors nor floods a NAT gateway.
     pub max_parallel: usize,
+    /// How many addresses of one name are routed and connected to; an answer with thousands
+    /// of records must not fan out into thousands of sockets. The rest are counted.
+    pub max_addresses: usize,
 }
+
+/// More than any real service publishes for one name, few enough to probe at once.
+pub const DEFAULT_MAX_ADDRESSES: usize = 16;
 
 /// Enough to check a typical app's dependencies all at once, few enough for the default limit
 /// of 1024 open files with two sockets per target.
@@ -53,6 +59,7 @@ impl Default for CheckOptions {
             dns_timeout: None,
             hosts_file: Some(dns::default_hosts_path()),
             max_parallel: DEFAULT_MAX_PARALLEL,
+            max_addresses: DEFAULT_MAX_ADDRESSES,
         }
     }
 }
@@ -106,6 +113,8 @@ pub struct DnsStage {
     pub cname_chain: Vec<String>,
     #[serde(serialize_with = "crate::millis::serialize", rename = "elapsed_ms")]
     pub elapsed: Duration,
+    /// Addresses beyond `--max-addresses`: resolved, listed in `addresses`, not probed.
+    pub addresses_not_probed: usize,
 }
 
 /// How the kernel would route to an address (asked without sending anything).
@@ -219,8 +228,11 @@ fn server_attempt(a: &dns::ServerAttempt) -> (DnsServerStage, ServerEvidence) {
         Outcome::NetworkError { message } => ("network_error", ServerOutcome::NetworkError(message.clone())),
         Outcome::Malformed { message } => ("malformed", ServerOutcome::Malformed(message.clone())),
     };
+    let mut stage = server_stage(status, &a.outcome, a.elapsed, a.server);
+    // "answered A but AAAA timed out": a failed question is shown, not hidden by the other.
+    stage.detail = a.describe();
     (
-        server_stage(status, &a.outcome, a.elapsed, a.server),
+        stage,
         ServerEvidence { server: a.server.to_string(), outcome },
     )
 }
@@ -257,6 +269,7 @@ pub async fn dns_stage(
         addresses,
         cname_chain: cname_chain.clone(),
         elapsed: found.elapsed,
+        addresses_not_probed: 0,
     };
     (stage, DnsEvidence { servers: evidence, result, cname_chain, hosts_file_answered })
 }
@@ -349,8 +362,13 @@ pub async fn check_target(
                 hosts_file: opts.hosts_file.clone(),
                 ..LookupOptions::default()
             };
-            let (stage, evidence) = dns_stage(name, servers, &lookup_opts).await;
-            let addresses = stage.addresses.clone();
+            let (mut stage, evidence) = dns_stage(name, servers, &lookup_opts).await;
+            let mut addresses = stage.addresses.clone();
+            let limit = opts.max_addresses.max(1);
+            if addresses.len() > limit {
+                stage.addresses_not_probed = addresses.len() - limit;
+                addresses.truncate(limit);
+            }
             (Some(stage), Some(evidence), addresses)
         }
     };
@@ -542,6 +560,7 @@ mod tests {
             dns_timeout: Some(Duration::from_millis(300)),
             hosts_file: None,
             max_parallel: DEFAULT_MAX_PARALLEL,
+            max_addresses: DEFAULT_MAX_ADDRESSES,
         }
     }
 

@@ -246,7 +246,8 @@ pub enum Fault {
     WrongIdFlood,
     /// Answers A for another name than the one asked.
     OtherName,
-    /// UDP: truncated; TCP: an answer with 2,000 A records (as many as fit in one TCP message).
+    /// UDP: truncated; TCP: an answer with 2,000 loopback A records (127.1.x.y; as many as fit in
+    /// one TCP message), so that a probe of them stays on this machine.
     Huge,
     /// Answers A, never answers AAAA (a middlebox that drops AAAA queries).
     DropAaaa,
@@ -295,7 +296,7 @@ fn fault_reply(fault: Fault, query: &Message, over_tcp: bool) -> Option<Vec<u8>>
         Fault::Huge => {
             for q in &query.queries {
                 for i in 0..2000u32 {
-                    let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i);
+                    let ip = std::net::Ipv4Addr::from(0x7f01_0000 + i);
                     reply.add_answer(Record::from_rdata(q.name().clone(), 60, RData::A(A(ip))));
                 }
             }

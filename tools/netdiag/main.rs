@@ -105,6 +105,10 @@ struct CheckArgs {
     #[arg(long, default_value_t = check::DEFAULT_MAX_PARALLEL, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     parallel: usize,
+    /// How many addresses of one name are probed; the others are counted as not probed.
+    #[arg(long, default_value_t = check::DEFAULT_MAX_ADDRESSES, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    max_addresses: usize,
     /// Port for targets that do not name one (443: most of an app's dependencies are HTTPS;
     /// tcpping.exe's default was 80).
     #[arg(short, long, default_value = "443")]
@@ -293,7 +297,11 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
         Err(code) => return Ok(code),
     };
     let settings = AppSettings::from_process();
-    let opts = CheckOptions { max_parallel: args.parallel, ..check_options(&args.probe) };
+    let opts = CheckOptions {
+        max_parallel: args.parallel,
+        max_addresses: args.max_addresses,
+        ..check_options(&args.probe)
+    };
     let start = Instant::now();
     let reports = runtime()?.block_on(check::check_targets(&targets, &opts, &settings, &servers));
     let elapsed = start.elapsed();
