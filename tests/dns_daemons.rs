@@ -140,8 +140,12 @@ fn same_as_kdig(doc: &Value, dig: &Kdig, kind: &str, what: &str) {
                 .collect()
         })
         .unwrap_or_default();
-    let dig_links: Vec<(String, String)> =
-        dig.answer.iter().filter(|(_, t, _)| t == "CNAME").map(|(o, _, d)| (o.clone(), trim_dot(d))).collect();
+    let dig_links: Vec<(String, String)> = dig
+        .answer
+        .iter()
+        .filter(|(_, t, _)| t == "CNAME")
+        .map(|(o, _, d)| (o.clone(), trim_dot(d)))
+        .collect();
     // A SERVFAIL is a failure: whatever partial records came with it are not an answer.
     if dig.status == "NOERROR" || dig.status == "NXDOMAIN" {
         assert_eq!(links, dig_links, "{what}: chain\n{doc:#}\n{dig:?}");
@@ -172,7 +176,10 @@ fn check_cases(server: SocketAddr, cases: &[Case], label: &str) {
         same_as_kdig(&doc, &dig, c.kind, &what);
         // Nothing from the network reaches the terminal raw.
         let text = nameresolver(server, &[c.name, "-t", c.kind]).stdout();
-        assert!(!text.bytes().any(|b| b == 0x1b || (b < 0x20 && b != b'\n' && b != b'\t')), "{what}: {text:?}");
+        assert!(
+            !text.bytes().any(|b| b == 0x1b || (b < 0x20 && b != b'\n' && b != b'\t')),
+            "{what}: {text:?}"
+        );
     }
 }
 
@@ -209,8 +216,7 @@ fn bind_authoritative_answers_as_kdig_sees_them() {
     let doc = nameresolver(bind.addr, &["txt.netdiag.test", "-t", "TXT"]).json();
     let record = &doc["answer"]["records"][0];
     assert_eq!(
-        record["data"],
-        r#""say \"hi\"" "dots..." "\255\001\027[31m" "back\\slash""#,
+        record["data"], r#""say \"hi\"" "dots..." "\255\001\027[31m" "back\\slash""#,
         "dig's presentation format"
     );
     assert!(record["rdata_hex"].as_str().unwrap().contains("ff011b5b33316d"), "exact bytes: {record}");

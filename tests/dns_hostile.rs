@@ -74,9 +74,11 @@ fn a_server_that_drops_aaaa_is_named_and_the_next_server_answers_aaaa() {
     assert_eq!(questions[1]["answered_by"]["server"], second.as_str(), "{out}");
     assert_eq!(doc["attempts"][0]["failed_types"], serde_json::json!(["AAAA"]));
     // Only AAAA was asked of the second server.
-    let second_types: Vec<&Value> = doc["attempts"][1]["queries"].as_array().unwrap().iter().map(|q| &q["type"]).collect();
+    let second_types: Vec<&Value> =
+        doc["attempts"][1]["queries"].as_array().unwrap().iter().map(|q| &q["type"]).collect();
     assert_eq!(second_types, [&Value::from("AAAA")], "{out}");
-    let addresses: Vec<&str> = doc["answer"]["addresses"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let addresses: Vec<&str> =
+        doc["answer"]["addresses"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
     assert_eq!(addresses, [FAULT_V4, WWW_V6], "{out}");
 
     let text = website(&[&first, &second], &[WWW, "--timeout", "500ms"]);
@@ -164,7 +166,21 @@ fn check_probes_a_bounded_number_of_addresses_and_says_how_many_it_skipped() {
     assert_eq!(report["addresses"].as_array().unwrap().len(), 16, "{out}");
 
     let mut cmd = tool("netdiag");
-    cmd.args(["check", "-w", "1s", "--dns-timeout", "2s", "--max-addresses", "2", &target, "--dns-server", &dns]);
+    cmd.args([
+        "check",
+        "-w",
+        "1s",
+        "--dns-timeout",
+        "2s",
+        "--max-addresses",
+        "2",
+        &target,
+        "--dns-server",
+        &dns,
+    ]);
     let out = run(cmd);
-    assert!(out.stdout().contains("1998 more not probed (only the first 2; --max-addresses raises it)"), "{out}");
+    assert!(
+        out.stdout().contains("1998 more not probed (only the first 2; --max-addresses raises it)"),
+        "{out}"
+    );
 }

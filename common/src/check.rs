@@ -231,10 +231,7 @@ fn server_attempt(a: &dns::ServerAttempt) -> (DnsServerStage, ServerEvidence) {
     let mut stage = server_stage(status, &a.outcome, a.elapsed, a.server);
     // "answered A but AAAA timed out": a failed question is shown, not hidden by the other.
     stage.detail = a.describe();
-    (
-        stage,
-        ServerEvidence { server: a.server.to_string(), outcome },
-    )
+    (stage, ServerEvidence { server: a.server.to_string(), outcome })
 }
 
 /// Resolves `name` through `servers` the way the app would and returns the stage and the

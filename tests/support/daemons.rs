@@ -208,7 +208,17 @@ pub fn kdig(server: SocketAddr, name: &str, kind: &str, extra: &[&str]) -> Kdig 
     require(KDIG, "knot-dnsutils");
     let out = Command::new(KDIG)
         .arg(format!("@{}", server.ip()))
-        .args(["-p", &server.port().to_string(), "-t", kind, name, "+bufsize=1232", "+timeout=2", "+retry=0", "+noidn"])
+        .args([
+            "-p",
+            &server.port().to_string(),
+            "-t",
+            kind,
+            name,
+            "+bufsize=1232",
+            "+timeout=2",
+            "+retry=0",
+            "+noidn",
+        ])
         .args(extra)
         .output()
         .expect("kdig");

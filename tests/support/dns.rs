@@ -292,7 +292,9 @@ fn fault_reply(fault: Fault, query: &Message, over_tcp: bool) -> Option<Vec<u8>>
             reply.add_query(hickory_proto::op::Query::query(other.clone(), RecordType::A));
             reply.add_answer(Record::from_rdata(other, 60, RData::A(A(FAULT_V4.parse().expect("v4")))));
         }
-        Fault::ZeroLengthFrames | Fault::Trickle | Fault::Huge if !over_tcp => reply.metadata.truncation = true,
+        Fault::ZeroLengthFrames | Fault::Trickle | Fault::Huge if !over_tcp => {
+            reply.metadata.truncation = true
+        }
         Fault::Huge => {
             for q in &query.queries {
                 for i in 0..2000u32 {

@@ -164,7 +164,9 @@ fn positional(cli: &Cli) -> Result<(String, Option<String>), String> {
         (None, []) => return Err("a name to resolve is required".to_owned()),
         _ => return Err("too many arguments: give one name and at most one server".to_owned()),
     };
-    if cli.reverse.is_some() && dns::hosts::parse_os_address(input.trim().trim_start_matches('[').trim_end_matches(']')).is_none() {
+    if cli.reverse.is_some()
+        && dns::hosts::parse_os_address(input.trim().trim_start_matches('[').trim_end_matches(']')).is_none()
+    {
         return Err(format!("-x needs an IP address, not {}", dns::present::terminal_safe(&input)));
     }
     Ok((input, server))

@@ -205,7 +205,9 @@ not-an-ip bogus.internal
 
     #[test]
     fn a_bad_line_costs_only_itself() {
-        let hosts = Hosts::parse_bytes(b"10.0.0.1 caf\xe9.internal\n10.0.0.2 good.internal\r\n\x00\xff\n10.0.0.3 last.internal");
+        let hosts = Hosts::parse_bytes(
+            b"10.0.0.1 caf\xe9.internal\n10.0.0.2 good.internal\r\n\x00\xff\n10.0.0.3 last.internal",
+        );
         assert_eq!(hosts.addresses("good.internal"), ["10.0.0.2".parse::<IpAddr>().unwrap()]);
         assert_eq!(hosts.addresses("last.internal"), ["10.0.0.3".parse::<IpAddr>().unwrap()]);
         assert_eq!(hosts.entries.len(), 3);

@@ -14,7 +14,8 @@ use super::exchange::{self, Failure, Transport};
 use super::hosts::{Hosts, default_hosts_path};
 use super::privatelink::{PrivateLinkFinding, privatelink_finding};
 use super::records::{
-    Answer, ChainEnd, CnameLink, DnsRecord, Family, QueryTarget, RecordKind, Referral, ResponseCode, answer_from,
+    Answer, ChainEnd, CnameLink, DnsRecord, Family, QueryTarget, RecordKind, Referral, ResponseCode,
+    answer_from,
 };
 use super::servers::ServerList;
 use crate::name::DomainName;
@@ -111,7 +112,8 @@ impl Outcome {
                 format!("answered {code} over {via}")
             }
             Self::Referral { referral, .. } => {
-                let upward = if referral.upward { " (an upward referral: it knows nothing of this name)" } else { "" };
+                let upward =
+                    if referral.upward { " (an upward referral: it knows nothing of this name)" } else { "" };
                 format!(
                     "does not recurse for this name: it delegates {} to {}{upward}",
                     referral.zone,
@@ -316,7 +318,11 @@ impl Lookup {
 
     /// The longest alias chain any server gave, settled or not, to show where it stops.
     pub fn longest_chain(&self) -> Option<&Answer> {
-        self.answer.iter().chain(self.attempts.iter().flat_map(|a| a.queries.iter().filter_map(|q| q.answer.as_ref()))).max_by_key(|a| a.cname_chain.len()).filter(|a| !a.cname_chain.is_empty())
+        self.answer
+            .iter()
+            .chain(self.attempts.iter().flat_map(|a| a.queries.iter().filter_map(|q| q.answer.as_ref())))
+            .max_by_key(|a| a.cname_chain.len())
+            .filter(|a| !a.cname_chain.is_empty())
     }
 
     /// The private endpoint judgement for the answer, if its chain goes through privatelink.
@@ -452,7 +458,9 @@ pub async fn lookup_until(
             }
         };
         for query in attempt.queries.iter().filter(|q| q.is_definitive()) {
-            if let Some(question) = result.questions.iter_mut().find(|q| q.kind == query.kind && q.answer.is_none()) {
+            if let Some(question) =
+                result.questions.iter_mut().find(|q| q.kind == query.kind && q.answer.is_none())
+            {
                 question.status = "answered";
                 question.answered_by = AnsweredBy::Server { server };
                 question.answer = query.answer.clone();
@@ -462,7 +470,10 @@ pub async fn lookup_until(
     }
     // An NXDOMAIN settles the name for every type (RFC 8020), even one whose question failed.
     if let Some(nx) = result.questions.iter().find_map(|q| {
-        q.answer.as_ref().filter(|a| a.response_code == ResponseCode::NxDomain).map(|a| (a.clone(), q.answered_by.clone()))
+        q.answer
+            .as_ref()
+            .filter(|a| a.response_code == ResponseCode::NxDomain)
+            .map(|a| (a.clone(), q.answered_by.clone()))
     }) && result.questions.iter().all(|q| q.answer.as_ref().is_none_or(|a| !a.has_data()))
     {
         result.answer = Some(nx.0);
@@ -515,8 +526,13 @@ fn from_hosts(hosts: &Hosts, target: &QueryTarget, types: &[RecordKind]) -> Opti
             }
             let host = super::present::terminal_safe(hosts.name_for(*ip)?);
             let arpa = target.wire_name().trim_end_matches('.').to_owned();
-            let record =
-                DnsRecord { name: arpa.clone(), kind: "PTR".into(), ttl: 0, data: host, rdata_hex: String::new() };
+            let record = DnsRecord {
+                name: arpa.clone(),
+                kind: "PTR".into(),
+                ttl: 0,
+                data: host,
+                rdata_hex: String::new(),
+            };
             (arpa, vec![record], Vec::new())
         }
     };

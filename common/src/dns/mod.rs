@@ -22,8 +22,8 @@ pub use lookup::{
 };
 pub use privatelink::{PrivateLinkFinding, PrivateLinkStatus, privatelink_finding};
 pub use records::{
-    Answer, ChainEnd, CnameLink, DnsRecord, Family, MAX_CHAIN, QueryTarget, RecordKind, Referral, ResponseCode,
-    UnknownRecordKind,
+    Answer, ChainEnd, CnameLink, DnsRecord, Family, MAX_CHAIN, QueryTarget, RecordKind, Referral,
+    ResponseCode, UnknownRecordKind,
 };
 pub use servers::{
     ServerError, ServerList, ServerSource, ToolServers, parse_server, servers_for_app, servers_for_tool,

@@ -228,7 +228,9 @@ impl ChainEnd {
             Self::NotFollowed { target } => {
                 format!("this server did not follow the alias to {target} (a zone it does not serve)")
             }
-            Self::TooLong { at } => format!("the alias chain is longer than {MAX_CHAIN} links (stopped at {at})"),
+            Self::TooLong { at } => {
+                format!("the alias chain is longer than {MAX_CHAIN} links (stopped at {at})")
+            }
         }
     }
 }
@@ -356,7 +358,11 @@ pub struct Referral {
 /// Extracts the chain and records of `kind` for `query_name` from a NOERROR/NXDOMAIN reply,
 /// and a referral when that is what the reply is. Only the answer section answers: the
 /// additional section (glue) never does.
-pub(crate) fn answer_from(message: &Message, query_name: &str, kind: RecordKind) -> (Answer, Option<Referral>) {
+pub(crate) fn answer_from(
+    message: &Message,
+    query_name: &str,
+    kind: RecordKind,
+) -> (Answer, Option<Referral>) {
     let nx = message.metadata.response_code == hickory_proto::op::ResponseCode::NXDomain;
     let qname = Name::from_ascii(query_name).unwrap_or_else(|_| Name::root());
     let mut current = qname.clone();
@@ -390,7 +396,9 @@ pub(crate) fn answer_from(message: &Message, query_name: &str, kind: RecordKind)
             alias: present::name(&current),
             target: present::name(&target),
             ttl,
-            dname: via.map(|(owner, dtarget, _)| format!("{} -> {}", present::name(&owner), present::name(&dtarget))),
+            dname: via.map(|(owner, dtarget, _)| {
+                format!("{} -> {}", present::name(&owner), present::name(&dtarget))
+            }),
         });
         if seen.contains(&target) {
             chain_end = Some(ChainEnd::Loop { at: present::name(&target) });
@@ -408,7 +416,13 @@ pub(crate) fn answer_from(message: &Message, query_name: &str, kind: RecordKind)
     let mut found = Vec::new();
     let mut addresses = Vec::new();
     if kind == RecordKind::CNAME {
-        found.extend(message.answers.iter().filter(|r| r.record_type() == RecordType::CNAME && r.name == qname).map(DnsRecord::from_wire));
+        found.extend(
+            message
+                .answers
+                .iter()
+                .filter(|r| r.record_type() == RecordType::CNAME && r.name == qname)
+                .map(DnsRecord::from_wire),
+        );
     } else {
         for record in &message.answers {
             if record.record_type() != kind.wire() || record.name != current {
@@ -441,7 +455,8 @@ pub(crate) fn answer_from(message: &Message, query_name: &str, kind: RecordKind)
     if found.is_empty() && !nx && kind != RecordKind::CNAME {
         // NOERROR without data at the end of the chain: a referral (NS, no SOA, not
         // authoritative for it) or a real absence.
-        let delegates = !ns.is_empty() && !has_soa && !(message.metadata.authoritative && chain.is_empty());
+        let authoritative_here = message.metadata.authoritative && chain.is_empty();
+        let delegates = !(ns.is_empty() || has_soa || authoritative_here);
         if delegates {
             let zone = ns[0].name.clone();
             let delegated_to: Vec<String> = ns

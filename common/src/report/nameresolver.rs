@@ -35,7 +35,12 @@ fn failure_line(attempt: &ServerAttempt) -> String {
         (Outcome::TimedOut { after, .. }, true) => *after,
         _ => attempt.elapsed,
     };
-    format!("DNS server {} {} after {}", server_label(attempt.server), attempt.describe(), human_duration(after))
+    format!(
+        "DNS server {} {} after {}",
+        server_label(attempt.server),
+        attempt.describe(),
+        human_duration(after)
+    )
 }
 
 /// How the text report looks.
@@ -53,7 +58,9 @@ fn with_ttl(text: &str, ttl: u32, opts: TextOptions) -> String {
 
 fn answerer_label(by: &AnsweredBy) -> Option<String> {
     match by {
-        AnsweredBy::HostsFile { path } => Some(format!("hosts file ({})", present::terminal_safe(&path.display().to_string()))),
+        AnsweredBy::HostsFile { path } => {
+            Some(format!("hosts file ({})", present::terminal_safe(&path.display().to_string())))
+        }
         AnsweredBy::Server { server } => Some(server_label(*server)),
         AnsweredBy::Nobody => None,
     }
@@ -124,13 +131,19 @@ fn privatelink_of(lookup: &Lookup) -> Option<PrivateLinkFinding> {
 
 /// Renders `lookup` as text. `target` is what the user asked for (a reverse lookup shows the
 /// address under `Addresses:`).
-pub fn render_text(w: &mut dyn Write, target: &QueryTarget, lookup: &Lookup, opts: TextOptions) -> io::Result<()> {
+pub fn render_text(
+    w: &mut dyn Write,
+    target: &QueryTarget,
+    lookup: &Lookup,
+    opts: TextOptions,
+) -> io::Result<()> {
     for warning in &lookup.servers.warnings {
         writeln!(w, "Warning: {}", present::terminal_safe(warning))?;
     }
     // In the original's order of events: every server that left a question unsettled.
     for attempt in &lookup.attempts {
-        if !attempt.failed_types.is_empty() && !(opts.all_servers && lookup.answer.is_some()) {
+        let shown_in_comparison = opts.all_servers && lookup.answer.is_some();
+        if !(attempt.failed_types.is_empty() || shown_in_comparison) {
             writeln!(w, "{}", failure_line(attempt))?;
         }
     }
@@ -158,7 +171,8 @@ pub fn render_text(w: &mut dyn Write, target: &QueryTarget, lookup: &Lookup, opt
                 }
             } else {
                 writeln!(w, "Name: {}", answer.canonical_name)?;
-                let addresses: Vec<_> = answer.records.iter().filter(|r| r.kind == "A" || r.kind == "AAAA").collect();
+                let addresses: Vec<_> =
+                    answer.records.iter().filter(|r| r.kind == "A" || r.kind == "AAAA").collect();
                 if !addresses.is_empty() {
                     writeln!(w, "Addresses: ")?;
                     for record in addresses {
@@ -168,7 +182,13 @@ pub fn render_text(w: &mut dyn Write, target: &QueryTarget, lookup: &Lookup, opt
                 let others: Vec<_> = answer
                     .records
                     .iter()
-                    .filter(|r| r.kind != "A" && r.kind != "AAAA" && !(r.kind == "CNAME" && !lookup.types.contains(&RecordKind::CNAME)))
+                    .filter(|r| match r.kind.as_str() {
+                        // Addresses have their own list; the chain is shown under Aliases
+                        // unless CNAME records were asked for.
+                        "A" | "AAAA" => false,
+                        "CNAME" => lookup.types.contains(&RecordKind::CNAME),
+                        _ => true,
+                    })
                     .collect();
                 if !others.is_empty() {
                     writeln!(w, "Records: ")?;
@@ -182,7 +202,10 @@ pub fn render_text(w: &mut dyn Write, target: &QueryTarget, lookup: &Lookup, opt
                 writeln!(w, "Note: this server does not offer recursion (RA flag not set)")?;
             }
             for kind in lookup.failed_types() {
-                writeln!(w, "*** No server answered the {kind} question: it failed, which is not the same as no {kind} records")?;
+                writeln!(
+                    w,
+                    "*** No server answered the {kind} question: it failed, which is not the same as no {kind} records"
+                )?;
             }
         }
         (Err(LookupError::NxDomain { name, .. }), Some(server)) => {
@@ -190,7 +213,11 @@ pub fn render_text(w: &mut dyn Write, target: &QueryTarget, lookup: &Lookup, opt
             writeln!(w)?;
             match &lookup.answer {
                 Some(answer) if !answer.cname_chain.is_empty() => {
-                    writeln!(w, "*** {server} can't find {name}: Non-existent domain (the target of an alias of {})", lookup.query_name)?;
+                    writeln!(
+                        w,
+                        "*** {server} can't find {name}: Non-existent domain (the target of an alias of {})",
+                        lookup.query_name
+                    )?;
                     render_chain(w, answer, opts)?;
                 }
                 _ => writeln!(w, "*** {server} can't find {name}: Non-existent domain")?,
