@@ -52,8 +52,9 @@ fn require(path: &str, package: &str) {
     assert!(Path::new(path).exists(), "{path} is missing: install {package} (tests/ci.sh does)");
 }
 
-/// Waits until a DNS query over UDP gets any reply (the daemon is serving).
-fn wait_serving(addr: SocketAddr, what: &str, child: &mut Child, log: &Path) {
+/// Waits until a DNS query over UDP gets any reply (the daemon is serving), and TCP accepts
+/// when `tcp`.
+fn wait_serving(addr: SocketAddr, what: &str, child: &mut Child, log: &Path, tcp: bool) {
     // A query for "." SOA with id 0x4e44.
     let query = [0x4e, 0x44, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1];
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
@@ -65,7 +66,7 @@ fn wait_serving(addr: SocketAddr, what: &str, child: &mut Child, log: &Path) {
         }
         let _ = socket.send_to(&query, addr);
         let mut buf = [0u8; 512];
-        if socket.recv_from(&mut buf).is_ok() && TcpStream::connect(addr).is_ok() {
+        if socket.recv_from(&mut buf).is_ok() && (!tcp || TcpStream::connect(addr).is_ok()) {
             return;
         }
         assert!(
@@ -112,7 +113,7 @@ impl Bind {
             .unwrap_or_else(|e| panic!("cannot start {NAMED}: {e}"));
         let mut child = Child(child);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        wait_serving(addr, "named", &mut child, &log);
+        wait_serving(addr, "named", &mut child, &log, true);
         Self { addr, _child: child, _dir: dir }
     }
 }
@@ -166,31 +167,8 @@ impl Unbound {
             .unwrap_or_else(|e| panic!("cannot start {UNBOUND}: {e}"));
         let mut child = Child(child);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        if kind == UnboundKind::NoTcp {
-            wait_serving_udp(addr, &mut child, &log);
-        } else {
-            wait_serving(addr, "unbound", &mut child, &log);
-        }
+        wait_serving(addr, "unbound", &mut child, &log, kind != UnboundKind::NoTcp);
         Self { addr, _child: child, _dir: dir }
-    }
-}
-
-fn wait_serving_udp(addr: SocketAddr, child: &mut Child, log: &Path) {
-    let query = [0x4e, 0x44, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1];
-    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
-    socket.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
-    let start = Instant::now();
-    loop {
-        if let Ok(Some(status)) = child.0.try_wait() {
-            panic!("unbound exited with {status}: {}", std::fs::read_to_string(log).unwrap_or_default());
-        }
-        let _ = socket.send_to(&query, addr);
-        let mut buf = [0u8; 512];
-        if socket.recv_from(&mut buf).is_ok() {
-            return;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "unbound did not start serving");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
