@@ -302,3 +302,52 @@ fn unbound_forwarding_and_without_tcp() {
     assert_eq!(doc["attempts"][0]["failed_types"], serde_json::json!(["A"]), "{doc:#}");
     assert_eq!(doc["attempts"].as_array().unwrap().len(), 2, "{doc:#}");
 }
+
+const SIGNED: &str = "$TTL 300
+@        SOA  ns.signed.test. admin.signed.test. 1 3600 600 86400 60
+@        NS   ns.netdiag.test.
+www      A    10.0.0.5
+www      AAAA fd00::5
+";
+
+#[test]
+fn a_validating_resolver_fails_one_bogus_rrset_and_the_question_moves_on() {
+    let keys = support::daemons::TempDir::new("dnssec");
+    let (signed, anchor) =
+        support::daemons::signed_zone(&keys.0, "signed.test.", SIGNED, "www.signed.test.", "AAAA");
+    let mut all = zones();
+    all.push(("signed.test.", signed));
+    let bind = Bind::start(&all);
+    let validating = Unbound::start(bind.addr, UnboundKind::Validating(anchor));
+    let plain = Unbound::start(bind.addr, UnboundKind::Plain);
+
+    // kdig sees the same split: A validates, AAAA is bogus.
+    assert_eq!(kdig(validating.addr, "www.signed.test", "A", &[]).status, "NOERROR");
+    assert_eq!(kdig(validating.addr, "www.signed.test", "AAAA", &[]).status, "SERVFAIL");
+
+    let doc = nameresolver(validating.addr, &["www.signed.test"]).json();
+    assert_eq!(doc["result"], "resolved", "{doc:#}");
+    assert_eq!(doc["failed_types"], serde_json::json!(["AAAA"]), "{doc:#}");
+    assert_eq!(doc["attempts"][0]["queries"][1]["status"], "serv_fail");
+    let mut cmd = tool("nameresolver");
+    cmd.args(["www.signed.test", &validating.addr.to_string(), "--timeout", "2s"]);
+    let text = run(cmd).expect_code(0).stdout();
+    assert!(text.contains("answered A but AAAA failed (SERVFAIL)"), "{text}");
+    assert!(text.contains("No server answered the AAAA question"), "{text}");
+
+    // With a second (non-validating) server, AAAA alone goes on to it.
+    let mut cmd = tool("nameresolver");
+    cmd.args(["www.signed.test", "--json", "--timeout", "2s"])
+        .env("WEBSITE_DNS_SERVER", format!("{},{}", validating.addr, plain.addr));
+    let doc = run(cmd).expect_code(0).json();
+    assert_eq!(doc["failed_types"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(doc["questions"][0]["answered_by"]["server"], validating.addr.to_string());
+    assert_eq!(doc["questions"][1]["answered_by"]["server"], plain.addr.to_string());
+    let second: Vec<&str> = doc["attempts"][1]["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(second, ["AAAA"]);
+}

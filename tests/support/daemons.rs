@@ -119,12 +119,15 @@ impl Bind {
 }
 
 /// How an [`Unbound`] is set up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UnboundKind {
     /// Forward-only, iterator module, TCP on.
     Plain,
     /// As `Plain`, with TCP disabled (`do-tcp: no`).
     NoTcp,
+    /// Validating (`validator iterator`) with this trust-anchor file (a DNSKEY in zone-file
+    /// form, as `dnssec-keygen` writes it).
+    Validating(PathBuf),
 }
 
 /// Unbound forwarding every name to `upstream` on loopback; nothing leaves the machine.
@@ -141,15 +144,22 @@ impl Unbound {
         let port = free_port();
         let d = dir.0.display();
         let tcp = if kind == UnboundKind::NoTcp { "no" } else { "yes" };
+        let modules = match &kind {
+            UnboundKind::Validating(anchor) => {
+                format!("validator iterator\"\n  trust-anchor-file: \"{}", anchor.display())
+            }
+            _ => "iterator".to_owned(),
+        };
         let conf = format!(
             "server:\n  interface: 127.0.0.1\n  port: {port}\n  do-ip6: no\n  do-tcp: {tcp}\n  \
              do-not-query-localhost: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  \
              pidfile: \"{d}/unbound.pid\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 0\n  \
-             module-config: \"iterator\"\n  qname-minimisation: no\n  harden-referral-path: no\n  \
+             module-config: \"{modules}\"\n  qname-minimisation: no\n  harden-referral-path: no\n  \
              target-fetch-policy: \"0 0 0 0 0\"\n  access-control: 127.0.0.0/8 allow\n  \
              num-threads: 1\n  so-reuseport: no\n  edns-buffer-size: 1232\n  \
              local-zone: \"test.\" nodefault\n  local-zone: \"10.in-addr.arpa.\" nodefault\n  \
-             local-zone: \"d.f.ip6.arpa.\" nodefault\n  domain-insecure: \"test.\"\n\
+             local-zone: \"d.f.ip6.arpa.\" nodefault\n  domain-insecure: \"netdiag.test.\"\n  \
+             domain-insecure: \"other.test.\"\n  val-log-level: 0\n\
              remote-control:\n  control-enable: no\n\
              forward-zone:\n  name: \".\"\n  forward-addr: {}@{}\n",
             upstream.ip(),
@@ -170,6 +180,66 @@ impl Unbound {
         wait_serving(addr, "unbound", &mut child, &log, kind != UnboundKind::NoTcp);
         Self { addr, _child: child, _dir: dir }
     }
+}
+
+/// A DNSSEC-signed zone `origin` (with `records`) whose RRSIG over the `broken` type at
+/// `owner` is corrupted: a validating resolver answers every other RRset and SERVFAILs that
+/// one. Signed at test time with bind9-utils. Returns the signed zone text and the KSK's key
+/// file (the trust anchor).
+pub fn signed_zone(dir: &Path, origin: &str, records: &str, owner: &str, broken: &str) -> (String, PathBuf) {
+    for tool in ["/usr/bin/dnssec-keygen", "/usr/bin/dnssec-signzone"] {
+        require(tool, "bind9-utils");
+    }
+    let zone = dir.join(format!("{origin}unsigned"));
+    std::fs::write(&zone, records).expect("zone");
+    let keygen = |extra: &[&str]| -> String {
+        let out = Command::new("/usr/bin/dnssec-keygen")
+            .current_dir(dir)
+            .args(["-q", "-a", "ECDSAP256SHA256", "-n", "ZONE"])
+            .args(extra)
+            .arg(origin)
+            .output()
+            .expect("dnssec-keygen");
+        assert!(out.status.success(), "dnssec-keygen: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    keygen(&[]);
+    let ksk = keygen(&["-f", "KSK"]);
+    let signed = dir.join(format!("{origin}signed"));
+    let out = Command::new("/usr/bin/dnssec-signzone")
+        .current_dir(dir)
+        .args(["-S", "-K", ".", "-O", "full", "-o", origin, "-f"])
+        .arg(&signed)
+        .arg(&zone)
+        .output()
+        .expect("dnssec-signzone");
+    assert!(out.status.success(), "dnssec-signzone: {}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&signed).expect("signed zone");
+    let mut corrupted = 0;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let is_target = fields.first() == Some(&owner)
+                && fields
+                    .iter()
+                    .position(|f| *f == "RRSIG")
+                    .is_some_and(|i| fields.get(i + 1) == Some(&broken));
+            if !is_target {
+                return line.to_owned();
+            }
+            corrupted += 1;
+            // Flip one base64 character of the signature (the last field).
+            let last = fields.last().expect("signature");
+            let mut sig: Vec<char> = last.chars().collect();
+            sig[4] = if sig[4] == 'A' { 'B' } else { 'A' };
+            let mut fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
+            *fields.last_mut().expect("field") = sig.into_iter().collect();
+            fields.join(" ")
+        })
+        .collect();
+    assert_eq!(corrupted, 1, "no RRSIG {broken} at {owner} in:\n{text}");
+    (lines.join("\n") + "\n", dir.join(format!("{ksk}.key")))
 }
 
 /// What kdig saw: the status and the answer section as (owner, type, data), names without
