@@ -11,7 +11,7 @@ SUDO=""
 echo "== installing test prerequisites"
 $SUDO apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    iproute2 iptables dnsmasq-base procps bind9 bind9-utils knot-dnsutils unbound >/dev/null
+    iproute2 iptables dnsmasq-base procps bind9 bind9-utils knot knot-dnsutils unbound >/dev/null
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 rustup target add x86_64-pc-windows-gnu >/dev/null
 

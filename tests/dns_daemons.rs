@@ -262,6 +262,33 @@ fn bind_authoritative_answers_as_kdig_sees_them() {
 }
 
 #[test]
+fn knot_authoritative_answers_as_kdig_sees_them() {
+    let knot = support::daemons::Knot::start(&zones());
+    let cases = [
+        case("www.netdiag.test", "A", "resolved", ""),
+        case("www.netdiag.test", "AAAA", "resolved", ""),
+        case("c1.netdiag.test", "A", "resolved", ""),
+        // Like BIND, Knot does not follow an alias out of the zone.
+        case("across.netdiag.test", "A", "all_servers_failed", "not_followed"),
+        case("outside.netdiag.test", "A", "all_servers_failed", "not_followed"),
+        case("nxafter.netdiag.test", "A", "all_servers_failed", "not_followed"),
+        case("www.moved.netdiag.test", "A", "all_servers_failed", "not_followed"),
+        case("any.wild.netdiag.test", "A", "resolved", ""),
+        case("txt.netdiag.test", "TXT", "resolved", ""),
+        case("nullmx.netdiag.test", "MX", "resolved", ""),
+        case("_sip._tcp.netdiag.test", "SRV", "resolved", ""),
+        case("spaced.netdiag.test", "PTR", "resolved", ""),
+        case("missing.netdiag.test", "A", "nxdomain", ""),
+        case("noaddr.netdiag.test", "A", "no_data", ""),
+        case("big.netdiag.test", "A", "resolved", ""),
+        case("ns.sub.netdiag.test", "A", "all_servers_failed", ""),
+    ];
+    check_cases(knot.addr, &cases, "knot");
+    let doc = nameresolver(knot.addr, &["ns.sub.netdiag.test", "-t", "A"]).json();
+    assert_eq!(doc["attempts"][0]["queries"][0]["status"], "referral", "{doc:#}");
+}
+
+#[test]
 fn unbound_forwarding_and_without_tcp() {
     let bind = Bind::start(&zones());
     let unbound = Unbound::start(bind.addr, UnboundKind::Plain);

@@ -1,5 +1,5 @@
 //! Real DNS daemons from Debian's packages, on 127.0.0.1 high ports, with configs and zones
-//! written into a temporary directory: BIND (authoritative only, `recursion no`) and Unbound
+//! written into a temporary directory: BIND and Knot (authoritative only) and Unbound
 //! forwarding only to it (no root hints are ever used: everything is forwarded to loopback;
 //! Unbound's built-in answers for `test.` and private reverse zones are turned off so that
 //! our zones are asked).
@@ -114,6 +114,50 @@ impl Bind {
         let mut child = Child(child);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         wait_serving(addr, "named", &mut child, &log, true);
+        Self { addr, _child: child, _dir: dir }
+    }
+}
+
+pub const KNOTD: &str = "/usr/sbin/knotd";
+
+/// Knot DNS serving `zones` (origin, zone file text) authoritatively.
+pub struct Knot {
+    pub addr: SocketAddr,
+    _child: Child,
+    _dir: TempDir,
+}
+
+impl Knot {
+    pub fn start(zones: &[(&str, String)]) -> Self {
+        require(KNOTD, "knot");
+        let dir = TempDir::new("knotd");
+        let port = free_port();
+        let d = dir.0.display();
+        let mut conf = format!(
+            "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n\
+             log:\n  - target: stderr\n    any: warning\n\
+             database:\n  storage: \"{d}\"\n\
+             template:\n  - id: default\n    storage: \"{d}\"\n    semantic-checks: off\n\
+             zone:\n"
+        );
+        for (origin, text) in zones {
+            let file = dir.0.join(format!("{origin}zone"));
+            std::fs::write(&file, text).expect("zone file");
+            conf.push_str(&format!("  - domain: \"{origin}\"\n    file: \"{}\"\n", file.display()));
+        }
+        let conf_path = dir.0.join("knot.conf");
+        std::fs::write(&conf_path, conf).expect("knot.conf");
+        let log = dir.0.join("knotd.log");
+        let child = Command::new(KNOTD)
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {KNOTD}: {e}"));
+        let mut child = Child(child);
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        wait_serving(addr, "knotd", &mut child, &log, true);
         Self { addr, _child: child, _dir: dir }
     }
 }
