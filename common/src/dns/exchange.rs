@@ -110,7 +110,12 @@ fn judge(data: &[u8], request: &Message) -> Result<Option<Message>, Failure> {
             Ok(Some(message))
         }
         Ok(_) => Ok(None),
-        Err(e) => Err(Failure::Malformed(format!("{} bytes that are not a DNS message: {e}", data.len()))),
+        // The decoder's message may quote bytes of the reply: escaped before it can be shown.
+        Err(e) => Err(Failure::Malformed(format!(
+            "{} bytes that are not a DNS message: {}",
+            data.len(),
+            super::present::terminal_safe(&e.to_string())
+        ))),
     }
 }
 

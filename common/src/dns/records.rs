@@ -681,6 +681,123 @@ mod tests {
         }
     }
 
+    fn ns(owner: &str, target: &str) -> Record {
+        Record::from_rdata(name(owner), 60, RData::NS(hickory_proto::rr::rdata::NS(name(target))))
+    }
+
+    fn soa(owner: &str, ttl: u32, minimum: u32) -> Record {
+        let data =
+            hickory_proto::rr::rdata::SOA::new(name("ns.test."), name("admin.test."), 1, 2, 3, 4, minimum);
+        Record::from_rdata(name(owner), ttl, RData::SOA(data))
+    }
+
+    fn with_authority(mut m: Message, authority: Vec<Record>, aa: bool, ra: bool) -> Message {
+        m.authorities = authority;
+        m.metadata.authoritative = aa;
+        m.metadata.recursion_available = ra;
+        m
+    }
+
+    #[test]
+    fn referrals_and_chain_ends_table() {
+        // A delegation with glue: a referral, and the glue is no answer.
+        let referral = with_authority(
+            reply(vec![], vec![a("ns1.sub.test.", "10.0.0.53")], false),
+            vec![ns("sub.test.", "ns1.sub.test."), ns("sub.test.", "ns2.sub.test.")],
+            false,
+            false,
+        );
+        let (answer, found) = answer_from(&referral, "ns1.sub.test.", RecordKind::A);
+        let found = found.expect("a referral");
+        assert_eq!(found.zone, "sub.test");
+        assert_eq!(found.delegated_to, ["ns1.sub.test", "ns2.sub.test"]);
+        assert!(!found.upward);
+        assert!(answer.records.is_empty() && answer.addresses.is_empty());
+
+        let upward =
+            with_authority(reply(vec![], vec![], false), vec![ns(".", "a.root.test.")], false, false);
+        assert!(answer_from(&upward, "www.test.", RecordKind::A).1.expect("referral").upward);
+
+        // NODATA with SOA: no referral, and the negative TTL is min(SOA TTL, minimum).
+        let nodata = with_authority(reply(vec![], vec![], false), vec![soa("test.", 300, 60)], true, false);
+        let (answer, found) = answer_from(&nodata, "www.test.", RecordKind::AAAA);
+        assert!(found.is_none());
+        assert_eq!(answer.negative_ttl, Some(60));
+        assert_eq!(answer.authority.len(), 1);
+
+        let cases = [
+            (
+                "alias to a zone the server does not serve",
+                with_authority(
+                    reply(vec![cname("alias.test.", "far.example.")], vec![], false),
+                    vec![],
+                    true,
+                    false,
+                ),
+                Some(ChainEnd::NotFollowed { target: "far.example".into() }),
+            ),
+            (
+                "alias, then a delegation for the target",
+                with_authority(
+                    reply(vec![cname("alias.test.", "www.sub.test.")], vec![], false),
+                    vec![ns("sub.test.", "ns1.sub.test.")],
+                    false,
+                    false,
+                ),
+                Some(ChainEnd::NotFollowed { target: "www.sub.test".into() }),
+            ),
+            (
+                "alias, target exists without data",
+                with_authority(
+                    reply(vec![cname("alias.test.", "www.test.")], vec![], false),
+                    vec![soa("test.", 300, 60)],
+                    false,
+                    true,
+                ),
+                Some(ChainEnd::NoData { target: "www.test".into() }),
+            ),
+            (
+                "alias, target does not exist",
+                reply(vec![cname("alias.test.", "gone.test.")], vec![], true),
+                Some(ChainEnd::NxDomain { target: "gone.test".into() }),
+            ),
+            (
+                "complete chain",
+                reply(vec![cname("alias.test.", "www.test."), a("www.test.", "10.0.0.1")], vec![], false),
+                None,
+            ),
+        ];
+        for (what, message, want) in cases {
+            let (answer, referral) = answer_from(&message, "alias.test.", RecordKind::A);
+            assert_eq!(answer.chain_end, want, "{what}");
+            assert!(referral.is_none(), "{what}");
+        }
+
+        // An endless chain stops at MAX_CHAIN links.
+        let links: Vec<Record> =
+            (0..100).map(|i| cname(&format!("n{i}.test."), &format!("n{}.test.", i + 1))).collect();
+        let (answer, _) = answer_from(&reply(links, vec![], false), "n0.test.", RecordKind::A);
+        assert_eq!(answer.cname_chain.len(), MAX_CHAIN);
+        assert!(matches!(answer.chain_end, Some(ChainEnd::TooLong { .. })));
+    }
+
+    #[test]
+    fn dname_is_followed_even_without_a_synthesized_cname() {
+        let dname = Record::from_rdata(
+            name("old.test."),
+            60,
+            RData::Unknown {
+                code: RecordType::DNAME,
+                rdata: hickory_proto::rr::rdata::NULL::with(b"\x03new\x04test\x00".to_vec()),
+            },
+        );
+        let message = reply(vec![dname, a("www.new.test.", "10.0.0.9")], vec![], false);
+        let (answer, _) = answer_from(&message, "www.old.test.", RecordKind::A);
+        assert_eq!(answer.canonical_name, "www.new.test");
+        assert_eq!(answer.cname_chain[0].dname.as_deref(), Some("old.test -> new.test"));
+        assert_eq!(answer.addresses, ["10.0.0.9".parse::<IpAddr>().unwrap()]);
+    }
+
     #[test]
     fn merge_keeps_both_families_once() {
         let (mut first, _) =
