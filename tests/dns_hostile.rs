@@ -127,13 +127,15 @@ fn os_address_spellings_are_addresses_not_names() {
     }
 }
 
+/// Runs nameresolver against a refusing then a silent server, sends SIGTERM after 700 ms, and
+/// returns its exit code and stdout.
 #[cfg(unix)]
-#[test]
-fn sigterm_prints_the_servers_that_finished() {
+fn terminated(args: &[&str]) -> (Option<i32>, Vec<u8>) {
     let dead = FaultServer::start(Fault::Silent);
     let refused = FaultServer::start(Fault::Refused);
     let mut cmd = tool("nameresolver");
-    cmd.args([WWW, "--timeout", "10s", "--json"])
+    cmd.args([WWW, "--timeout", "10s"])
+        .args(args)
         .env("WEBSITE_DNS_SERVER", format!("{},{}", refused.addr, dead.addr))
         .stdout(std::process::Stdio::piped());
     let child = cmd.spawn().expect("spawn");
@@ -142,11 +144,25 @@ fn sigterm_prints_the_servers_that_finished() {
     let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     assert!(status.expect("kill").success());
     let output = child.wait_with_output().expect("wait");
-    assert_eq!(output.status.code(), Some(130));
-    let doc: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    (output.status.code(), output.stdout)
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_prints_the_servers_that_finished() {
+    let (code, stdout) = terminated(&[]);
+    assert_eq!(code, Some(130));
+    let text = String::from_utf8(stdout).expect("UTF-8");
+    assert!(text.contains("refused the query (REFUSED)"), "{text}");
+    assert!(text.contains("Interrupted: DNS server 127.0.0.1:"), "{text}");
+
+    let (code, stdout) = terminated(&["--json"]);
+    assert_eq!(code, Some(130));
+    let doc: Value = serde_json::from_slice(&stdout).expect("JSON");
     assert_eq!(doc["interrupted"], true);
     assert_eq!(doc["attempts"][0]["outcome"]["status"], "refused");
-    assert_eq!(doc["attempts"][1]["outcome"]["message"], "interrupted before it answered");
+    assert_eq!(doc["attempts"][1]["outcome"]["status"], "interrupted");
+    assert!(doc["attempts"][1]["outcome"]["after_ms"].as_f64().unwrap() > 100.0);
     assert!(doc["timestamp"].as_str().unwrap().ends_with('Z'));
 }
 

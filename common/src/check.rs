@@ -227,6 +227,7 @@ fn server_attempt(a: &dns::ServerAttempt) -> (DnsServerStage, ServerEvidence) {
         }
         Outcome::NetworkError { message } => ("network_error", ServerOutcome::NetworkError(message.clone())),
         Outcome::Malformed { message } => ("malformed", ServerOutcome::Malformed(message.clone())),
+        Outcome::Interrupted { .. } => ("interrupted", ServerOutcome::NetworkError("interrupted".into())),
     };
     let mut stage = server_stage(status, &a.outcome, a.elapsed, a.server);
     // "answered A but AAAA timed out": a failed question is shown, not hidden by the other.

@@ -89,6 +89,11 @@ pub enum Outcome {
     Malformed {
         message: String,
     },
+    /// Ctrl-C or SIGTERM arrived while this server was being asked.
+    Interrupted {
+        #[serde(serialize_with = "crate::millis::serialize", rename = "after_ms")]
+        after: Duration,
+    },
 }
 
 impl Outcome {
@@ -135,6 +140,7 @@ impl Outcome {
             }
             Self::NetworkError { message } => format!("network error: {message}"),
             Self::Malformed { message } => format!("sent a malformed reply: {message}"),
+            Self::Interrupted { .. } => "was being asked when the run was interrupted".into(),
         }
     }
 }
@@ -445,7 +451,7 @@ pub async fn lookup_until(
             attempt = ask_server(server, &query_name, &pending, opts) => attempt,
             () = &mut stop => {
                 result.interrupted = true;
-                let outcome = Outcome::NetworkError { message: "interrupted before it answered".into() };
+                let outcome = Outcome::Interrupted { after: asked_at.elapsed() };
                 result.attempts.push(ServerAttempt {
                     server,
                     outcome,

@@ -143,7 +143,8 @@ pub fn render_text(
     // In the original's order of events: every server that left a question unsettled.
     for attempt in &lookup.attempts {
         let shown_in_comparison = opts.all_servers && lookup.answer.is_some();
-        if !(attempt.failed_types.is_empty() || shown_in_comparison) {
+        let cut_short = matches!(attempt.outcome, Outcome::Interrupted { .. });
+        if !(attempt.failed_types.is_empty() || shown_in_comparison || cut_short) {
             writeln!(w, "{}", failure_line(attempt))?;
         }
     }
@@ -264,13 +265,15 @@ pub fn render_text(
         render_agreement(w, lookup)?;
     }
     if lookup.interrupted {
-        let cut: Vec<String> = lookup
-            .attempts
-            .last()
-            .filter(|a| a.queries.is_empty())
-            .map(|a| vec![server_label(a.server)])
-            .unwrap_or_default();
-        writeln!(w, "Interrupted: {} was being asked; the servers after it were not asked", cut.join(""))?;
+        match lookup.attempts.last().filter(|a| matches!(a.outcome, Outcome::Interrupted { .. })) {
+            Some(cut) => writeln!(
+                w,
+                "Interrupted: DNS server {} was being asked (for {}); the servers after it were not asked",
+                server_label(cut.server),
+                human_duration(cut.elapsed)
+            )?,
+            None => writeln!(w, "Interrupted")?,
+        }
     }
     writeln!(w, "Lookup time: {}", human_duration(lookup.elapsed))
 }
