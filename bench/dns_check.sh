@@ -16,8 +16,11 @@ for tool in hyperfine /usr/sbin/unbound unshare python3; do
     command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install hyperfine unbound util-linux)" >&2; exit 2; }
 done
 
-cargo build --release --bin netdiag >&2
-BIN=$PWD/target/release/netdiag
+# NETDIAG_BIN runs another build (e.g. an older commit's) through the same bench.
+if [ -z "${NETDIAG_BIN:-}" ]; then
+    cargo build --release --bin netdiag >&2
+fi
+BIN=${NETDIAG_BIN:-$PWD/target/release/netdiag}
 NAMES=2000
 HOSTS_LINES=30000
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -72,7 +75,8 @@ cat >"$WORK/run.sh" <<EOF
 #!/bin/sh
 # \$1: the hosts file to see as /etc/hosts in this mount namespace only.
 mount --bind "\$1" /etc/hosts
-WEBSITE_DNS_SERVER=127.0.0.1:$PORT exec $BIN check --json -w 1s -f $WORK/targets >"\$2" || true
+# Every target fails by design (port 9 refuses): exit 1 is the expected verdict, not an error.
+WEBSITE_DNS_SERVER=127.0.0.1:$PORT $BIN check --json -w 1s -f $WORK/targets >"\$2" || true
 EOF
 chmod +x "$WORK/run.sh"
 
