@@ -37,6 +37,11 @@ xn--caf-dma A 10.0.0.11
 sub      NS   ns.sub
 ns.sub   A    127.0.0.9
 noaddr   TXT  "exists"
+caa      CAA  0 issue "ca.example"
+svc      SVCB 1 . alpn=h2,h3 port=8443 ipv4hint=10.0.0.5
+web      HTTPS 1 . alpn=h2
+naptr    NAPTR 100 10 "S" "SIP+D2U" "" _sip._udp.netdiag.test.
+sub      DS   12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 "#;
 
 const OTHER: &str = r#"$TTL 300
@@ -60,6 +65,7 @@ const REVERSE6: &str = r#"$TTL 300
 fn big_zone() -> String {
     // 60 A records: over 512 bytes, under 1232.
     let mut text = String::from(ZONE);
+    text.push_str(&format!("long TXT \"{}\" \"{}\"\n", "x".repeat(255), "y".repeat(200)));
     for i in 1..=60 {
         text.push_str(&format!("big A 10.9.0.{i}\n"));
     }
@@ -81,16 +87,20 @@ fn nameresolver(server: SocketAddr, args: &[&str]) -> Run {
     run(cmd)
 }
 
-/// Names in data lose their final dot in our output; kdig keeps it.
+/// Names in data lose their final dot in our output; kdig keeps it. kdig writes SvcParam
+/// values bare where dig quotes them (both are RFC 9460 presentation).
 fn normalize(kind: &str, data: &str) -> String {
     if kind == "TXT" || kind == "CAA" {
         return data.to_owned();
     }
+    let data = if kind == "SVCB" || kind == "HTTPS" { data.replace('"', "") } else { data.to_owned() };
     data.split_whitespace().map(trim_dot).collect::<Vec<_>>().join(" ")
 }
 
 /// Our records and chain against kdig's answer section, and the status.
 fn same_as_kdig(doc: &Value, dig: &Kdig, kind: &str, what: &str) {
+    // Asked by number, shown by name, as kdig and dig do.
+    let kind = if kind == "TYPE65" { "HTTPS" } else { kind };
     let ours_status = match doc["result"].as_str().unwrap() {
         "nxdomain" => "NXDOMAIN",
         "all_servers_failed" => {
@@ -117,10 +127,11 @@ fn same_as_kdig(doc: &Value, dig: &Kdig, kind: &str, what: &str) {
             records
                 .iter()
                 .map(|r| {
+                    let kind = r["type"].as_str().unwrap();
                     (
                         r["name"].as_str().unwrap().to_lowercase(),
-                        r["type"].as_str().unwrap().to_owned(),
-                        r["data"].as_str().unwrap().to_owned(),
+                        kind.to_owned(),
+                        normalize(kind, r["data"].as_str().unwrap()),
                     )
                 })
                 .collect()
@@ -208,6 +219,13 @@ fn bind_authoritative_answers_as_kdig_sees_them() {
         case("missing.netdiag.test", "A", "nxdomain", ""),
         case("noaddr.netdiag.test", "A", "no_data", ""),
         case("big.netdiag.test", "A", "resolved", ""),
+        case("long.netdiag.test", "TXT", "resolved", ""),
+        case("caa.netdiag.test", "CAA", "resolved", ""),
+        case("svc.netdiag.test", "SVCB", "resolved", ""),
+        case("web.netdiag.test", "HTTPS", "resolved", ""),
+        case("web.netdiag.test", "TYPE65", "resolved", ""),
+        case("naptr.netdiag.test", "NAPTR", "resolved", ""),
+        case("sub.netdiag.test", "DS", "resolved", ""),
         // A delegation: a referral, never "no data", and the glue is no answer.
         case("ns.sub.netdiag.test", "A", "all_servers_failed", ""),
     ];
@@ -291,7 +309,7 @@ fn knot_authoritative_answers_as_kdig_sees_them() {
 #[test]
 fn unbound_forwarding_and_without_tcp() {
     let bind = Bind::start(&zones());
-    let unbound = Unbound::start(bind.addr, UnboundKind::Plain);
+    let unbound = Unbound::start(bind.addr, UnboundKind::Plain, "netdiag.test.");
     let cases = [
         case("www.netdiag.test", "A", "resolved", ""),
         case("c1.netdiag.test", "A", "resolved", ""),
@@ -312,7 +330,7 @@ fn unbound_forwarding_and_without_tcp() {
 
     // Without TCP: EDNS keeps a 60-record answer on UDP; without EDNS it is truncated and
     // the failed TCP retry is that question's failure.
-    let no_tcp = Unbound::start(bind.addr, UnboundKind::NoTcp);
+    let no_tcp = Unbound::start(bind.addr, UnboundKind::NoTcp, "netdiag.test.");
     let doc = nameresolver(no_tcp.addr, &["big.netdiag.test", "-t", "A"]).json();
     assert_eq!(doc["result"], "resolved", "{doc:#}");
     assert_eq!(doc["answer"]["addresses"].as_array().unwrap().len(), 60);
@@ -345,8 +363,8 @@ fn a_validating_resolver_fails_one_bogus_rrset_and_the_question_moves_on() {
     let mut all = zones();
     all.push(("signed.test.", signed));
     let bind = Bind::start(&all);
-    let validating = Unbound::start(bind.addr, UnboundKind::Validating(anchor));
-    let plain = Unbound::start(bind.addr, UnboundKind::Plain);
+    let validating = Unbound::start(bind.addr, UnboundKind::Validating(anchor), "netdiag.test.");
+    let plain = Unbound::start(bind.addr, UnboundKind::Plain, "netdiag.test.");
 
     // kdig sees the same split: A validates, AAAA is bogus.
     assert_eq!(kdig(validating.addr, "www.signed.test", "A", &[]).status, "NOERROR");

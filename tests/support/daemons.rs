@@ -52,11 +52,16 @@ fn require(path: &str, package: &str) {
     assert!(Path::new(path).exists(), "{path} is missing: install {package} (tests/ci.sh does)");
 }
 
-/// Waits until a DNS query over UDP gets any reply (the daemon is serving), and TCP accepts
-/// when `tcp`.
-fn wait_serving(addr: SocketAddr, what: &str, child: &mut Child, log: &Path, tcp: bool) {
-    // A query for "." SOA with id 0x4e44.
-    let query = [0x4e, 0x44, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1];
+/// Waits until the SOA of `zone` is served over UDP with NOERROR (the zone is loaded: Knot, for
+/// one, answers before its zones are), and TCP accepts when `tcp`.
+fn wait_serving(addr: SocketAddr, what: &str, child: &mut Child, log: &Path, tcp: bool, zone: &str) {
+    // A query with id 0x4e44, RD set, for `zone` SOA.
+    let mut query = vec![0x4e, 0x44, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in zone.split('.').filter(|l| !l.is_empty()) {
+        query.push(u8::try_from(label.len()).expect("label"));
+        query.extend_from_slice(label.as_bytes());
+    }
+    query.extend_from_slice(&[0, 0, 6, 0, 1]);
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
     socket.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
     let start = Instant::now();
@@ -66,7 +71,8 @@ fn wait_serving(addr: SocketAddr, what: &str, child: &mut Child, log: &Path, tcp
         }
         let _ = socket.send_to(&query, addr);
         let mut buf = [0u8; 512];
-        if socket.recv_from(&mut buf).is_ok() && (!tcp || TcpStream::connect(addr).is_ok()) {
+        let answered = socket.recv_from(&mut buf).is_ok_and(|(n, _)| n > 3 && buf[3] & 0x0f == 0);
+        if answered && (!tcp || TcpStream::connect(addr).is_ok()) {
             return;
         }
         assert!(
@@ -113,7 +119,7 @@ impl Bind {
             .unwrap_or_else(|e| panic!("cannot start {NAMED}: {e}"));
         let mut child = Child(child);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        wait_serving(addr, "named", &mut child, &log, true);
+        wait_serving(addr, "named", &mut child, &log, true, zones.first().map_or(".", |z| z.0));
         Self { addr, _child: child, _dir: dir }
     }
 }
@@ -134,10 +140,12 @@ impl Knot {
         let port = free_port();
         let d = dir.0.display();
         let mut conf = format!(
-            "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n\
+            "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n  udp-workers: 1\n  \
+             tcp-workers: 1\n  background-workers: 1\n\
              log:\n  - target: stderr\n    any: warning\n\
              database:\n  storage: \"{d}\"\n\
-             template:\n  - id: default\n    storage: \"{d}\"\n    semantic-checks: off\n\
+             template:\n  - id: default\n    storage: \"{d}\"\n    semantic-checks: off\n    \
+             zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
              zone:\n"
         );
         for (origin, text) in zones {
@@ -157,7 +165,7 @@ impl Knot {
             .unwrap_or_else(|e| panic!("cannot start {KNOTD}: {e}"));
         let mut child = Child(child);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        wait_serving(addr, "knotd", &mut child, &log, true);
+        wait_serving(addr, "knotd", &mut child, &log, true, zones.first().map_or(".", |z| z.0));
         Self { addr, _child: child, _dir: dir }
     }
 }
@@ -182,7 +190,8 @@ pub struct Unbound {
 }
 
 impl Unbound {
-    pub fn start(upstream: SocketAddr, kind: UnboundKind) -> Self {
+    /// `probe_zone`: a zone the upstream serves, asked until it answers.
+    pub fn start(upstream: SocketAddr, kind: UnboundKind, probe_zone: &str) -> Self {
         require(UNBOUND, "unbound");
         let dir = TempDir::new("unbound");
         let port = free_port();
@@ -221,7 +230,7 @@ impl Unbound {
             .unwrap_or_else(|e| panic!("cannot start {UNBOUND}: {e}"));
         let mut child = Child(child);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        wait_serving(addr, "unbound", &mut child, &log, kind != UnboundKind::NoTcp);
+        wait_serving(addr, "unbound", &mut child, &log, kind != UnboundKind::NoTcp, probe_zone);
         Self { addr, _child: child, _dir: dir }
     }
 }
@@ -319,7 +328,7 @@ pub fn kdig(server: SocketAddr, name: &str, kind: &str, extra: &[&str]) -> Kdig 
         .lines()
         .find_map(|l| l.split("status: ").nth(1))
         .map(|s| s.split(';').next().unwrap_or("").trim().to_owned())
-        .unwrap_or_else(|| panic!("kdig printed no status:\n{text}"));
+        .unwrap_or_else(|| panic!("kdig printed no status:\n{text}{}", String::from_utf8_lossy(&out.stderr)));
     let section = |title: &str| -> Vec<(String, String, String)> {
         let mut rows = Vec::new();
         let mut inside = false;
