@@ -300,6 +300,12 @@ fn knot_authoritative_answers_as_kdig_sees_them() {
         case("noaddr.netdiag.test", "A", "no_data", ""),
         case("big.netdiag.test", "A", "resolved", ""),
         case("ns.sub.netdiag.test", "A", "all_servers_failed", ""),
+        case("long.netdiag.test", "TXT", "resolved", ""),
+        case("caa.netdiag.test", "CAA", "resolved", ""),
+        case("svc.netdiag.test", "SVCB", "resolved", ""),
+        case("web.netdiag.test", "HTTPS", "resolved", ""),
+        case("naptr.netdiag.test", "NAPTR", "resolved", ""),
+        case("sub.netdiag.test", "DS", "resolved", ""),
     ];
     check_cases(knot.addr, &cases, "knot");
     let doc = nameresolver(knot.addr, &["ns.sub.netdiag.test", "-t", "A"]).json();
@@ -365,6 +371,11 @@ fn a_validating_resolver_fails_one_bogus_rrset_and_the_question_moves_on() {
     let bind = Bind::start(&all);
     let validating = Unbound::start(bind.addr, UnboundKind::Validating(anchor), "netdiag.test.");
     let plain = Unbound::start(bind.addr, UnboundKind::Plain, "netdiag.test.");
+
+    // The keys as kdig prints them, from BIND.
+    let doc = nameresolver(bind.addr, &["signed.test", "-t", "DNSKEY"]).json();
+    same_as_kdig(&doc, &kdig(bind.addr, "signed.test", "DNSKEY", &[]), "DNSKEY", "bind signed.test DNSKEY");
+    assert_eq!(doc["answer"]["records"].as_array().unwrap().len(), 2, "{doc:#}");
 
     // kdig sees the same split: A validates, AAAA is bogus.
     assert_eq!(kdig(validating.addr, "www.signed.test", "A", &[]).status, "NOERROR");
