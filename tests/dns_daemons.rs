@@ -37,6 +37,7 @@ xn--caf-dma A 10.0.0.11
 sub      NS   ns.sub
 ns.sub   A    127.0.0.9
 noaddr   TXT  "exists"
+vault    CNAME vault.privatelink.netdiag.test.
 caa      CAA  0 issue "ca.example"
 svc      SVCB 1 . alpn=h2,h3 port=8443 ipv4hint=10.0.0.5
 web      HTTPS 1 . alpn=h2
@@ -264,6 +265,21 @@ fn bind_authoritative_answers_as_kdig_sees_them() {
 
     let doc = nameresolver(bind.addr, &["café.netdiag.test", "-t", "A"]).json();
     assert_eq!(doc["answer"]["addresses"], serde_json::json!(["10.0.0.11"]), "IDN: {doc:#}");
+
+    // A private endpoint name whose privatelink record is missing: NXDOMAIN names the target,
+    // and the privatelink verdict is still given, in JSON and in text.
+    let doc = nameresolver(bind.addr, &["vault.netdiag.test"]).json();
+    assert_eq!(doc["result"], "nxdomain", "{doc:#}");
+    assert_eq!(doc["error"], "vault.privatelink.netdiag.test: no such name (NXDOMAIN)");
+    assert_eq!(doc["privatelink"]["status"], "no_address", "{doc:#}");
+    let text = {
+        let mut cmd = tool("nameresolver");
+        cmd.args(["vault.netdiag.test", &bind.addr.to_string(), "--timeout", "2s"]);
+        run(cmd).stdout()
+    };
+    assert!(text.contains("can't find vault.privatelink.netdiag.test: Non-existent domain (the target of an alias of vault.netdiag.test)"), "{text}");
+    assert!(text.contains("Warning: "), "{text}");
+    assert!(text.contains("Authority: netdiag.test SOA ns.netdiag.test admin.netdiag.test 1 3600 600 86400 60 (negative TTL 60s)"), "{text}");
 
     // -t CNAME,A and -t A,CNAME tell the same chain.
     let one = nameresolver(bind.addr, &["c1.netdiag.test", "-t", "CNAME,A"]).json();
