@@ -200,3 +200,18 @@ fn check_probes_a_bounded_number_of_addresses_and_says_how_many_it_skipped() {
         "{out}"
     );
 }
+
+#[test]
+fn control_bytes_in_user_input_never_reach_the_terminal() {
+    for args in [
+        vec!["bad\x1b[31mname", "127.0.0.1:1"],
+        vec!["www.test", "-t", "A\x1b[2J", "127.0.0.1:1"],
+        vec!["www.test", "@1.2.3.4\x1b]0;x\x07"],
+        vec!["-x", "1.2\x07"],
+    ] {
+        let out = nameresolver(&args);
+        out.expect_code(2);
+        let raw = [&out.output.stdout[..], &out.output.stderr[..]].concat();
+        assert!(!raw.iter().any(|&b| b == 0x1b || b == 0x07), "{args:?}: {out}");
+    }
+}
