@@ -423,3 +423,19 @@ fn a_validating_resolver_fails_one_bogus_rrset_and_the_question_moves_on() {
         .collect();
     assert_eq!(second, ["AAAA"]);
 }
+
+#[test]
+fn dnsmasq_answers_as_kdig_sees_them() {
+    use support::dns::{Dnsmasq, dnsmasq_records};
+    let dnsmasq = Dnsmasq::start(&dnsmasq_records());
+    let cases = [
+        case("www.netdiag.test", "A", "resolved", ""),
+        case("www.netdiag.test", "AAAA", "resolved", ""),
+        case("alias.netdiag.test", "A", "resolved", ""),
+        case("missing.netdiag.test", "A", "nxdomain", ""),
+        case("v4only.netdiag.test", "AAAA", "no_data", ""),
+        case("noaddr.netdiag.test", "TXT", "resolved", ""),
+        case("netdiag.test", "MX", "resolved", ""),
+    ];
+    check_cases(dnsmasq.addr, &cases, "dnsmasq");
+}
