@@ -322,11 +322,10 @@ mod tests {
             (RecordType::TXT, b"\x03a.b\x00", "\"a.b\" \"\""),
             (RecordType::CAA, b"\x00\x05issueca.example", "0 issue \"ca.example\""),
             (RecordType::DS, &[0x30, 0x39, 8, 2, 0xab, 0xcd], "12345 8 2 ABCD"),
-            (RecordType::Unknown(65), &[0, 1, 0, 0, 1, 0, 3, 2, b'h', b'2'], "1 . alpn=\"h2\""),
+            (RecordType::HTTPS, &[0, 1, 0, 0, 1, 0, 3, 2, b'h', b'2'], "1 . alpn=\"h2\""),
             (RecordType::A, &[10, 0, 0], "\\# 3 0a0000"),
         ];
         for (kind, bytes, want) in cases {
-            let kind = if kind == RecordType::Unknown(65) { RecordType::HTTPS } else { kind };
             assert_eq!(rdata(kind, bytes), want, "{kind}");
         }
         assert_eq!(rdata(RecordType::Unknown(65000), &[1, 2]), "\\# 2 0102");
