@@ -472,6 +472,19 @@ pub async fn lookup_until(
                 question.answer = query.answer.clone();
             }
         }
+        // The name itself does not exist (NXDOMAIN without an alias): no other type can exist
+        // either (RFC 8020), so no question is left to ask another server.
+        if let Some(nx) = attempt.queries.iter().filter(|q| q.is_definitive()).find_map(|q| {
+            q.answer
+                .as_ref()
+                .filter(|a| a.response_code == ResponseCode::NxDomain && a.cname_chain.is_empty())
+        }) {
+            for question in result.questions.iter_mut().filter(|q| q.answer.is_none()) {
+                question.status = "answered";
+                question.answered_by = AnsweredBy::Server { server };
+                question.answer = Some(nx.clone());
+            }
+        }
         result.attempts.push(attempt);
     }
     // An NXDOMAIN settles the name for every type (RFC 8020), even one whose question failed.
@@ -733,6 +746,38 @@ mod tests {
             }
         });
         addr
+    }
+
+    /// A loopback UDP server that answers NXDOMAIN to A and never answers anything else.
+    async fn nx_for_a_silent_for_aaaa() -> SocketAddr {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+                let Ok(query) = Message::from_vec(&buf[..n]) else { continue };
+                if query.queries[0].query_type() != RecordType::A {
+                    continue;
+                }
+                let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+                reply.metadata.response_code = hickory_proto::op::ResponseCode::NXDomain;
+                reply.add_query(query.queries[0].clone());
+                let _ = socket.send_to(&reply.to_vec().unwrap(), peer).await;
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn nxdomain_for_one_type_settles_every_type() {
+        let nx = nx_for_a_silent_for_aaaa().await;
+        let never = udp_server(Some("10.0.0.7")).await;
+        let target = QueryTarget::Name(DomainName::parse("gone.test").unwrap());
+        let found =
+            lookup(&target, &[RecordKind::A, RecordKind::AAAA], &website(vec![nx, never]), &opts(None)).await;
+        assert!(matches!(found.result(), Err(LookupError::NxDomain { .. })), "{:?}", found.result());
+        assert_eq!(found.attempts.len(), 1, "the second server is not asked");
+        assert!(found.failed_types().is_empty());
     }
 
     fn website(servers: Vec<SocketAddr>) -> ServerList {
