@@ -84,89 +84,108 @@ fn wait_serving(addr: SocketAddr, what: &str, child: &mut Child, log: &Path, tcp
     }
 }
 
-/// BIND serving `zones` (origin, zone file text) authoritatively, never recursing.
-pub struct Bind {
+/// A daemon we started, killed (and its directory removed) on drop.
+pub struct Daemon {
     pub addr: SocketAddr,
     _child: Child,
     _dir: TempDir,
 }
 
-impl Bind {
-    pub fn start(zones: &[(&str, String)]) -> Self {
-        require(NAMED, "bind9");
-        let dir = TempDir::new("named");
-        let port = free_port();
-        let d = dir.0.display();
-        let mut conf = format!(
-            "options {{\n  directory \"{d}\";\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  \
-             listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {{ none; }};\n  recursion no;\n  \
-             dnssec-validation no;\n  notify no;\n  minimal-responses no;\n}};\ncontrols {{ }};\n"
-        );
-        for (origin, text) in zones {
-            let file = dir.0.join(format!("{origin}zone"));
+/// Writes `conf(dir, port)` into a fresh directory, starts `binary args... CONF`, and waits until
+/// it serves `probe_zone` (over TCP too when `tcp`).
+fn spawn(
+    binary: &str,
+    package: &str,
+    args: &[&str],
+    conf: impl FnOnce(&Path, u16) -> String,
+    tcp: bool,
+    probe_zone: &str,
+) -> Daemon {
+    require(binary, package);
+    let name = Path::new(binary).file_name().and_then(|n| n.to_str()).unwrap_or("daemon").to_owned();
+    let dir = TempDir::new(&name);
+    let port = free_port();
+    let conf_path = dir.0.join(format!("{name}.conf"));
+    std::fs::write(&conf_path, conf(&dir.0, port)).expect("config");
+    let log = dir.0.join(format!("{name}.log"));
+    let child = Command::new(binary)
+        .args(args)
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    let mut child = Child(child);
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    wait_serving(addr, &name, &mut child, &log, tcp, probe_zone);
+    Daemon { addr, _child: child, _dir: dir }
+}
+
+/// Writes each zone's text to `<origin>zone` in `dir`; returns (origin, path) pairs.
+fn write_zones<'a>(dir: &Path, zones: &[(&'a str, String)]) -> Vec<(&'a str, PathBuf)> {
+    zones
+        .iter()
+        .map(|(origin, text)| {
+            let file = dir.join(format!("{origin}zone"));
             std::fs::write(&file, text).expect("zone file");
-            conf.push_str(&format!("zone \"{origin}\" {{ type primary; file \"{}\"; }};\n", file.display()));
-        }
-        let conf_path = dir.0.join("named.conf");
-        std::fs::write(&conf_path, conf).expect("named.conf");
-        let log = dir.0.join("named.log");
-        let child = Command::new(NAMED)
-            .args(["-g", "-n", "1", "-c"])
-            .arg(&conf_path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {NAMED}: {e}"));
-        let mut child = Child(child);
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        wait_serving(addr, "named", &mut child, &log, true, zones.first().map_or(".", |z| z.0));
-        Self { addr, _child: child, _dir: dir }
+            (*origin, file)
+        })
+        .collect()
+}
+
+fn first_zone<'a>(zones: &[(&'a str, String)]) -> &'a str {
+    zones.first().map_or(".", |z| z.0)
+}
+
+/// BIND serving `zones` (origin, zone file text) authoritatively, never recursing.
+pub struct Bind;
+
+impl Bind {
+    pub fn start(zones: &[(&str, String)]) -> Daemon {
+        let conf = |dir: &Path, port: u16| {
+            let d = dir.display();
+            let mut conf = format!(
+                "options {{\n  directory \"{d}\";\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  \
+                 listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {{ none; }};\n  recursion no;\n  \
+                 dnssec-validation no;\n  notify no;\n  minimal-responses no;\n}};\ncontrols {{ }};\n"
+            );
+            for (origin, file) in write_zones(dir, zones) {
+                conf.push_str(&format!(
+                    "zone \"{origin}\" {{ type primary; file \"{}\"; }};\n",
+                    file.display()
+                ));
+            }
+            conf
+        };
+        spawn(NAMED, "bind9", &["-g", "-n", "1", "-c"], conf, true, first_zone(zones))
     }
 }
 
 pub const KNOTD: &str = "/usr/sbin/knotd";
 
 /// Knot DNS serving `zones` (origin, zone file text) authoritatively.
-pub struct Knot {
-    pub addr: SocketAddr,
-    _child: Child,
-    _dir: TempDir,
-}
+pub struct Knot;
 
 impl Knot {
-    pub fn start(zones: &[(&str, String)]) -> Self {
-        require(KNOTD, "knot");
-        let dir = TempDir::new("knotd");
-        let port = free_port();
-        let d = dir.0.display();
-        let mut conf = format!(
-            "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n  udp-workers: 1\n  \
-             tcp-workers: 1\n  background-workers: 1\n\
-             log:\n  - target: stderr\n    any: warning\n\
-             database:\n  storage: \"{d}\"\n\
-             template:\n  - id: default\n    storage: \"{d}\"\n    semantic-checks: off\n    \
-             zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
-             zone:\n"
-        );
-        for (origin, text) in zones {
-            let file = dir.0.join(format!("{origin}zone"));
-            std::fs::write(&file, text).expect("zone file");
-            conf.push_str(&format!("  - domain: \"{origin}\"\n    file: \"{}\"\n", file.display()));
-        }
-        let conf_path = dir.0.join("knot.conf");
-        std::fs::write(&conf_path, conf).expect("knot.conf");
-        let log = dir.0.join("knotd.log");
-        let child = Command::new(KNOTD)
-            .arg("-c")
-            .arg(&conf_path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {KNOTD}: {e}"));
-        let mut child = Child(child);
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        wait_serving(addr, "knotd", &mut child, &log, true, zones.first().map_or(".", |z| z.0));
-        Self { addr, _child: child, _dir: dir }
+    pub fn start(zones: &[(&str, String)]) -> Daemon {
+        let conf = |dir: &Path, port: u16| {
+            let d = dir.display();
+            // Knot never rewrites its zone files during a test (zonefile-sync: -1).
+            let mut conf = format!(
+                "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n  udp-workers: 1\n  \
+                 tcp-workers: 1\n  background-workers: 1\n\
+                 log:\n  - target: stderr\n    any: warning\n\
+                 database:\n  storage: \"{d}\"\n\
+                 template:\n  - id: default\n    storage: \"{d}\"\n    semantic-checks: off\n    \
+                 zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
+                 zone:\n"
+            );
+            for (origin, file) in write_zones(dir, zones) {
+                conf.push_str(&format!("  - domain: \"{origin}\"\n    file: \"{}\"\n", file.display()));
+            }
+            conf
+        };
+        spawn(KNOTD, "knot", &["-c"], conf, true, first_zone(zones))
     }
 }
 
@@ -183,19 +202,11 @@ pub enum UnboundKind {
 }
 
 /// Unbound forwarding every name to `upstream` on loopback; nothing leaves the machine.
-pub struct Unbound {
-    pub addr: SocketAddr,
-    _child: Child,
-    _dir: TempDir,
-}
+pub struct Unbound;
 
 impl Unbound {
     /// `probe_zone`: a zone the upstream serves, asked until it answers.
-    pub fn start(upstream: SocketAddr, kind: UnboundKind, probe_zone: &str) -> Self {
-        require(UNBOUND, "unbound");
-        let dir = TempDir::new("unbound");
-        let port = free_port();
-        let d = dir.0.display();
+    pub fn start(upstream: SocketAddr, kind: UnboundKind, probe_zone: &str) -> Daemon {
         let tcp = if kind == UnboundKind::NoTcp { "no" } else { "yes" };
         let modules = match &kind {
             UnboundKind::Validating(anchor) => {
@@ -203,8 +214,10 @@ impl Unbound {
             }
             _ => "iterator".to_owned(),
         };
-        let conf = format!(
-            "server:\n  interface: 127.0.0.1\n  port: {port}\n  do-ip6: no\n  do-tcp: {tcp}\n  \
+        let conf = |dir: &Path, port: u16| {
+            let d = dir.display();
+            format!(
+                "server:\n  interface: 127.0.0.1\n  port: {port}\n  do-ip6: no\n  do-tcp: {tcp}\n  \
              do-not-query-localhost: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  \
              pidfile: \"{d}/unbound.pid\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 0\n  \
              module-config: \"{modules}\"\n  qname-minimisation: no\n  harden-referral-path: no\n  \
@@ -215,23 +228,11 @@ impl Unbound {
              domain-insecure: \"other.test.\"\n  val-log-level: 0\n\
              remote-control:\n  control-enable: no\n\
              forward-zone:\n  name: \".\"\n  forward-addr: {}@{}\n",
-            upstream.ip(),
-            upstream.port()
-        );
-        let conf_path = dir.0.join("unbound.conf");
-        std::fs::write(&conf_path, conf).expect("unbound.conf");
-        let log = dir.0.join("unbound.log");
-        let child = Command::new(UNBOUND)
-            .args(["-d", "-c"])
-            .arg(&conf_path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {UNBOUND}: {e}"));
-        let mut child = Child(child);
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        wait_serving(addr, "unbound", &mut child, &log, kind != UnboundKind::NoTcp, probe_zone);
-        Self { addr, _child: child, _dir: dir }
+                upstream.ip(),
+                upstream.port()
+            )
+        };
+        spawn(UNBOUND, "unbound", &["-d", "-c"], conf, kind != UnboundKind::NoTcp, probe_zone)
     }
 }
 
