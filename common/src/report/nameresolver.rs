@@ -14,7 +14,7 @@ use crate::dns::{
 use crate::millis::ms;
 
 /// Version of the JSON document; bumped on incompatible changes.
-pub const JSON_SCHEMA_VERSION: u32 = 1;
+pub const JSON_SCHEMA_VERSION: u32 = 2;
 
 /// How a server is named in text: the bare address on port 53, as the original prints it.
 pub fn server_label(server: SocketAddr) -> String {
