@@ -1,10 +1,14 @@
 //! Per-server DNS: ask the app's own DNS servers one after another, each given the whole
 //! timeout (3 s by default, as App Service documents), and report every server's outcome.
+//! Each question (A, AAAA, each asked type) is settled on its own: one that a server failed
+//! goes on to the next server, and a question no server settled is a failure, never an absence.
 //!
 //! - [`servers`]: which servers, in which order, and where that list came from.
 //! - [`lookup`] / [`resolve_host`]: the lookup itself, hosts file first unless a server was
 //!   named explicitly.
 //! - [`privatelink`]: is a private endpoint name resolving to a private address?
+//! - [`present`]: dig's presentation format, from the wire bytes (nothing reaches a terminal
+//!   unescaped).
 
 mod exchange;
 pub mod hosts;
