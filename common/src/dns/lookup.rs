@@ -186,9 +186,9 @@ impl ServerAttempt {
     pub fn describe(&self) -> String {
         if self.failed_types.is_empty() || !self.queries.iter().any(QueryAttempt::is_definitive) {
             // Every question failed the same way, or one question only: the outcome says it,
-            // unless an answer that is not an answer needs its reason.
+            // unless an answer that is not a final one needs its reason.
             return match self.queries.iter().find(|q| !q.is_definitive() && q.outcome.is_answered()) {
-                Some(query) => format!("answered {} but {}", query.kind, query_failure(query)),
+                Some(query) => format!("gave no final answer for {}: {}", query.kind, query_failure(query)),
                 None => self.outcome.describe(),
             };
         }
@@ -198,7 +198,12 @@ impl ServerAttempt {
             .queries
             .iter()
             .filter(|q| !q.is_definitive())
-            .map(|q| format!("{} {}", q.kind, query_failure(q)))
+            .map(|q| match (&q.outcome, &q.answer) {
+                (Outcome::Answered { .. }, Some(_)) => {
+                    format!("{} stopped at an alias ({})", q.kind, query_failure(q))
+                }
+                _ => format!("{} {}", q.kind, query_failure(q)),
+            })
             .collect();
         format!("answered {} but {}", settled.join("/"), failed.join("; "))
     }

@@ -241,10 +241,16 @@ pub fn render_text(
             let asked = lookup.attempts.len();
             let all_timed_out = lookup.attempts.iter().all(|a| matches!(a.outcome, Outcome::TimedOut { .. }));
             let failed: Vec<String> = lookup.failed_types().iter().map(ToString::to_string).collect();
+            // A referral or an alias the server did not follow is a reply, not a final answer.
+            let partial = lookup.attempts.iter().flat_map(|a| &a.queries).any(|q| {
+                !q.is_definitive() && matches!(q.outcome, Outcome::Answered { .. } | Outcome::Referral { .. })
+            });
             let why = if all_timed_out {
                 "every DNS server timed out".to_owned()
             } else if failed.len() < lookup.types.len() {
                 format!("no DNS server answered the {} question", failed.join("/"))
+            } else if partial {
+                "no DNS server gave a final answer".to_owned()
             } else {
                 "no DNS server answered".to_owned()
             };
