@@ -294,6 +294,12 @@ fn bind_authoritative_answers_as_kdig_sees_them() {
     assert!(text.contains("Warning: "), "{text}");
     assert!(text.contains("Authority: netdiag.test SOA ns.netdiag.test admin.netdiag.test 1 3600 600 86400 60 (negative TTL 60s)"), "{text}");
 
+    // dig's @server before the name, and --ttl.
+    let mut cmd = tool("nameresolver");
+    cmd.args([&format!("@{}", bind.addr), "www.netdiag.test", "-t", "A", "--ttl", "--timeout", "2s"]);
+    let text = run(cmd).expect_code(0).stdout();
+    assert!(text.contains("\t10.0.0.5\t(TTL 300s)\n"), "{text}");
+
     // -t CNAME,A and -t A,CNAME tell the same chain.
     let one = nameresolver(bind.addr, &["c1.netdiag.test", "-t", "CNAME,A"]).json();
     let other = nameresolver(bind.addr, &["c1.netdiag.test", "-t", "A,CNAME"]).json();
