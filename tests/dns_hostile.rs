@@ -127,7 +127,8 @@ fn os_address_spellings_are_addresses_not_names() {
     }
 }
 
-/// Runs nameresolver against a refusing then a silent server, sends SIGTERM after 700 ms, and
+/// Runs nameresolver against a refusing then a silent server, sends SIGTERM after 1.5 s (time
+/// for a loaded machine to start it and install its handler; the silent server holds it 10 s), and
 /// returns its exit code and stdout.
 #[cfg(unix)]
 fn terminated(args: &[&str]) -> (Option<i32>, Vec<u8>) {
@@ -139,7 +140,7 @@ fn terminated(args: &[&str]) -> (Option<i32>, Vec<u8>) {
         .env("WEBSITE_DNS_SERVER", format!("{},{}", refused.addr, dead.addr))
         .stdout(std::process::Stdio::piped());
     let child = cmd.spawn().expect("spawn");
-    std::thread::sleep(Duration::from_millis(700));
+    std::thread::sleep(Duration::from_millis(1500));
     // kill(1), by the id of the process this test started.
     let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     assert!(status.expect("kill").success());
