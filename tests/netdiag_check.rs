@@ -614,3 +614,60 @@ fn tnc_prints_test_netconnection_fields() {
     assert_eq!(v["NameResolutionResults"], serde_json::json!([VNET_ADDR]));
     assert!(v["ConnectTimeMs"].as_f64().unwrap() > 0.0);
 }
+
+/// An Azure virtual network may use any address space but 224.0.0.0/4, 255.255.255.255,
+/// 127.0.0.0/8, 169.254.0.0/16 and 168.63.129.16: documentation and benchmarking ranges are
+/// real hosts there, so they are connected to, with their class as evidence and the Route All
+/// warning that applies to every non-RFC1918 destination.
+#[test]
+fn special_purpose_ranges_are_probed() {
+    if !support::privileged() {
+        return;
+    }
+    let w = world();
+    for (net, host) in [("192.0.2.0/24", "192.0.2.10"), ("198.18.0.0/24", "198.18.0.10")] {
+        w.lab.vnet.ip(&format!("addr add {host}/32 dev lo"));
+        w.lab.app.ip(&format!("route add {net} via {VNET_ADDR}"));
+    }
+    let vnet = [("WEBSITE_PRIVATE_IP", APP_ADDR)];
+    for (host, class) in [("192.0.2.10", "documentation"), ("198.18.0.10", "reserved")] {
+        let (found, t, r) = check_ids(&w, &[&format!("{host}:443"), "-w", "2s"], &vnet, 0);
+        assert_eq!(found, ["public_destination_without_route_all", "tcp_connected"], "{r}");
+        let a = &t["addresses"][0];
+        assert_eq!(a["class"], class, "{r}");
+        assert_eq!(a["tcp"]["connected"], true, "{r}");
+        assert!(a["tcp_skipped"].is_null(), "{r}");
+        let evidence = t["findings"][1]["evidence"][0].as_str().unwrap();
+        assert!(evidence.starts_with(&format!("address {host}: ")), "{r}");
+    }
+    // Nothing listens on 9000 there: refused is the verdict, not "unusable".
+    let (found, _, r) = check_ids(&w, &["198.18.0.10:9000", "-w", "2s"], &[], 1);
+    assert_eq!(found, ["tcp_refused"], "{r}");
+    // tnc probes them too.
+    let r = netdiag_in(&w.lab.app, &["tnc", "192.0.2.10", "-p", "443", "--json"], &[]);
+    r.expect_code(0);
+    assert_eq!(r.json()["TcpTestSucceeded"], true, "{r}");
+}
+
+/// An address on the app's own link where nothing answers ARP: the kernel says "host
+/// unreachable" itself, and the finding must agree with the on-link route next to it.
+#[test]
+fn unanswered_address_on_the_link_is_not_blamed_on_a_router() {
+    if !support::privileged() {
+        return;
+    }
+    let w = world();
+    let app_if = w.lab.app.output(&format!("ip -o addr show to {APP_ADDR} | awk '{{print $2}}'"));
+    // Give up on ARP after one try of 200 ms rather than three of a second.
+    w.lab.app.sh(&format!(
+        "sysctl -qw net.ipv4.neigh.{0}.mcast_solicit=1 net.ipv4.neigh.{0}.retrans_time_ms=200",
+        app_if.trim()
+    ));
+    let (found, t, r) = check_ids(&w, &["10.77.0.99:443", "-w", "5s"], &[], 1);
+    assert_eq!(found, ["tcp_unreachable"], "{r}");
+    let a = &t["addresses"][0];
+    assert_eq!(a["tcp"]["class"], "host_unreachable", "{r}");
+    assert!(a["route"]["gateway"].is_null() && a["route"]["gateway_known"] == true, "{r}");
+    let summary = t["findings"][0]["summary"].as_str().unwrap();
+    assert!(summary.contains("on the local link") && !summary.contains("router"), "{r}");
+}

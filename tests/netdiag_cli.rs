@@ -44,11 +44,8 @@ fn bad_input_is_one_clear_line_and_exit_2() {
         (&["check", "127.0.0.1:9", "--dns-timeout", "0ms"], &[], "greater than zero"),
         (&["check", "a.test", "--dns-server", "nonsense"], &[], "invalid DNS server \"nonsense\""),
         (&["check", "a.test", "--dns-server", "127.0.0.1:99999"], &[], "port out of range"),
-        (
-            &["check", "127.0.0.1:9"],
-            &[("WEBSITE_DNS_SERVER", "not-an-ip")],
-            "invalid DNS server \"not-an-ip\"",
-        ),
+        // Only when a name must be resolved: an IP literal is checked anyway (no_dns_servers.rs).
+        (&["check", "a.test"], &[("WEBSITE_DNS_SERVER", "not-an-ip")], "invalid DNS server \"not-an-ip\""),
         (&["tnc"], &[], "required"),
         (&["tnc", "127.0.0.1", "--common-tcp-port", "ftp"], &[], "'ftp'"),
         (&["tnc", "127.0.0.1", "-p", "0"], &[], "invalid port"),
@@ -249,4 +246,28 @@ fn parallel_limits_how_many_targets_wait_at_once() {
             assert_eq!(t["addresses"][0]["tcp"]["class"], "timed_out", "{run}");
         }
     }
+}
+
+#[test]
+fn check_of_a_peer_that_accepts_and_resets_never_says_local_error() {
+    let target = support::accept_then_reset_listener().to_string();
+    let mut seen_reset = false;
+    for _ in 0..40 {
+        let r = netdiag(&["check", "--json", &target], &[]);
+        r.expect_code(0);
+        let t = &r.json()["targets"][0];
+        let tcp = &t["addresses"][0]["tcp"];
+        assert_eq!(tcp["connected"], true, "{r}");
+        let ids: Vec<&str> =
+            t["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+        if tcp["reset_by_peer"] == true {
+            assert_eq!(ids, ["loopback_destination", "tcp_connected_then_reset"], "{r}");
+            let text = netdiag(&["check", &target], &[]).stdout();
+            assert!(!text.contains("local_error"), "{text}");
+            seen_reset = true;
+            break;
+        }
+        assert_eq!(ids, ["loopback_destination", "tcp_connected"], "{r}");
+    }
+    assert!(seen_reset, "40 checks and the reset never arrived before netdiag looked");
 }

@@ -337,3 +337,27 @@ fn dns_servers_come_from_the_website_settings() {
     ];
     assert_eq!(servers, want.map(|(a, s)| (a.to_owned(), s.to_owned())), "{r}");
 }
+
+/// Without a default route but with a route through a gateway, `env` must not claim that only
+/// directly connected networks are reachable; and a warning without a value reads cleanly.
+#[test]
+fn gateway_routes_without_a_default_are_not_called_directly_connected() {
+    if !support::privileged() {
+        return;
+    }
+    let app = Netns::new("ga");
+    let peer = Netns::new("gp");
+    link(&app, "10.78.6.2/24", &peer, "10.78.6.1/24");
+    app.ip("route add 100.64.7.0/24 via 10.78.6.1");
+    app.set_resolv_conf("");
+
+    let mut cmd = tool_in(&app);
+    cmd.arg("env");
+    let r = run(cmd);
+    r.expect_code(0);
+    let out = r.stdout();
+    assert!(!out.contains("only directly connected networks are reachable"), "{r}");
+    assert!(out.contains("100.64.7.0/24 via 10.78.6.1 dev "), "{r}");
+    assert!(!out.contains("=:"), "{r}");
+    assert!(out.contains("  DNS servers: no DNS servers configured in"), "{r}");
+}

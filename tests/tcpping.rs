@@ -45,7 +45,7 @@ fn connects_to_ipv4_loopback_with_the_original_output() {
     run.expect_code(0);
     let out = run.stdout();
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 4 + 3, "four attempts (the default) and three summary lines\n{run}");
+    assert_eq!(lines.len(), 4 + 4, "four attempts (the default) and four summary lines\n{run}");
     for line in &lines[..4] {
         let time = line
             .strip_prefix(&format!("Connected to {target}, time taken: "))
@@ -61,6 +61,7 @@ fn connects_to_ipv4_loopback_with_the_original_output() {
     assert!(lines[5].starts_with("Statistics: min/avg/max/mdev = "), "{run}");
     assert!(lines[5].ends_with("loss = 0% (0/4 failed)"), "{run}");
     assert_eq!(lines[6], "Failures: none", "{run}");
+    assert_eq!(lines[7], "Timeout: 21 s per attempt", "{run}");
     assert!(run.stderr().is_empty(), "{run}");
 }
 
@@ -151,7 +152,7 @@ fn refused_port_is_classified_and_exits_1() {
     assert!(first.starts_with("Connection attempt failed: connection refused [refused]: "), "{run}");
     assert!(out.contains("Complete: 0/2 successful attempts (0%). Average success time: 0ms\n"), "{run}");
     assert!(out.contains("Statistics: no successful attempt, loss = 100% (2/2 failed)\n"), "{run}");
-    assert!(out.ends_with("Failures: refused 2\n"), "{run}");
+    assert!(out.ends_with("Failures: refused 2\nTimeout: 21 s per attempt\n"), "{run}");
 
     let run = tcpping(&[&target, "-n", "1", "--json"]);
     run.expect_code(1);
@@ -172,7 +173,7 @@ fn full_accept_queue_times_out_after_the_given_timeout() {
     run.expect_code(1);
     let rec = &attempts(&run)[0];
     assert_eq!(rec["class"], "timed_out", "{run}");
-    assert_eq!(rec["error"], "connection timed out after 300ms");
+    assert_eq!(rec["error"], "connection timed out after 300 ms");
     let waited = rec["connect_ms"].as_f64().unwrap();
     assert!((300.0..1000.0).contains(&waited), "{rec}");
     // The local port is known even though the handshake never finished.
@@ -198,7 +199,7 @@ fn quiet_prints_only_the_summary() {
     let run = tcpping(&[&target, "-n", "2", "-i", "0", "-q"]);
     run.expect_code(0);
     assert!(run.stdout().starts_with("Complete: 2/2 successful attempts (100%)."), "{run}");
-    assert_eq!(run.stdout().lines().count(), 3, "{run}");
+    assert_eq!(run.stdout().lines().count(), 4, "{run}");
     let run = tcpping(&[&target, "-n", "2", "-i", "0", "-q", "--json"]);
     assert_eq!(run.json_lines().len(), 1, "{run}");
     assert_eq!(summary(&run)["attempts"], 2);
@@ -489,7 +490,7 @@ fn silent_server_is_dns_timeout_after_the_dns_timeout_per_attempt() {
     run.expect_code(1);
     assert!(
         run.stdout().contains(&format!(
-            "Connection attempt failed: every DNS server timed out ({server} after 200ms) [dns_timeout]: DNS is not accessible: a firewall/NSG blocks port 53, or the server is down"
+            "Connection attempt failed: every DNS server timed out ({server} after 200 ms) [dns_timeout]: DNS is not accessible: a firewall/NSG blocks port 53, or the server is down"
         )),
         "{run}"
     );
@@ -612,4 +613,39 @@ fn a_bad_website_dns_server_stops_a_name_but_not_an_address() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let target = listener.local_addr().unwrap().to_string();
     tcpping_env(&[&target, "-n", "1"], &bad).expect_code(0);
+}
+
+/// A peer that accepts and resets at once is reachable: every attempt connected, never a local
+/// error, and the attempts where the reset arrived before tcpping looked say so.
+#[test]
+fn peer_that_accepts_and_resets_is_connected_then_reset() {
+    let target = support::accept_then_reset_listener().to_string();
+    let run = tcpping(&[&target, "-n", "40", "-i", "5ms", "--json"]);
+    run.expect_code(0);
+    let records = attempts(&run);
+    assert_eq!(records.len(), 40, "{run}");
+    for a in &records {
+        assert_eq!(a["success"], true, "{a}\n{run}");
+        assert!(a["class"].is_null(), "{a}");
+        assert!(a["reset_by_peer"].is_boolean(), "{a}");
+    }
+    let summary = summary(&run);
+    assert_eq!(summary["successes"], 40, "{run}");
+    let resets = records.iter().filter(|a| a["reset_by_peer"] == true).count();
+    println!("accept-then-reset: {resets}/40 attempts saw the reset");
+}
+
+/// 0.0.0.0 reaches this machine, so connecting there "succeeds" and proves nothing; multicast
+/// and broadcast cannot carry TCP. None of them is attempted: each is a clear failure.
+#[test]
+fn unspecified_multicast_and_broadcast_are_not_attempted() {
+    let listener = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    for ip in ["0.0.0.0", "224.0.0.1", "255.255.255.255"] {
+        let run = tcpping(&[ip, &port, "-n", "1", "--json"]);
+        run.expect_code(1);
+        let a = &attempts(&run)[0];
+        assert_eq!(a["class"], "unusable_address", "{run}");
+        assert!(a["local"].is_null(), "{run}");
+    }
 }

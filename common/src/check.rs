@@ -145,6 +145,8 @@ pub struct TcpStage {
     /// The kernel's RTT estimate after a successful handshake (Linux only).
     #[serde(serialize_with = "crate::millis::serialize_option", rename = "kernel_rtt_ms")]
     pub kernel_rtt: Option<Duration>,
+    /// Connected, then the peer reset the connection at once.
+    pub reset_by_peer: bool,
 }
 
 /// Everything measured for one address.
@@ -255,7 +257,7 @@ pub async fn dns_stage(
         Err(LookupError::NxDomain { .. }) => (DnsResult::NxDomain, "nxdomain", vec![]),
         Err(LookupError::NoData { .. }) => (DnsResult::NoData, "no_data", vec![]),
         Err(LookupError::AllServersFailed { .. }) => (DnsResult::AllFailed, "all_servers_failed", vec![]),
-        Err(LookupError::NoServers) => (DnsResult::AllFailed, "no_servers", vec![]),
+        Err(LookupError::NoServers) => (DnsResult::NoServers, "no_servers", vec![]),
     };
     let class = found.result().err().map(|e| tcp::FailureClass::from_lookup(&e).id());
     let hosts_file_answered = matches!(found.answered_by, AnsweredBy::HostsFile { .. });
@@ -269,7 +271,13 @@ pub async fn dns_stage(
         elapsed: found.elapsed,
         addresses_not_probed: 0,
     };
-    (stage, DnsEvidence { servers: evidence, result, cname_chain, hosts_file_answered })
+    // An empty list with warnings means the setting was there but unusable: say which.
+    let servers_source = if servers.servers.is_empty() && !servers.warnings.is_empty() {
+        format!("{} ({})", servers.source, servers.warnings.join("; "))
+    } else {
+        servers.source.to_string()
+    };
+    (stage, DnsEvidence { servers: evidence, result, cname_chain, hosts_file_answered, servers_source })
 }
 
 fn route_stage(address: IpAddr, private_ip: Option<IpAddr>) -> (RouteStage, RouteEvidence) {
@@ -298,11 +306,15 @@ fn route_stage(address: IpAddr, private_ip: Option<IpAddr>) -> (RouteStage, Rout
     (stage, evidence)
 }
 
-fn tcp_evidence(result: &Result<(), ConnectFailure>, elapsed: Duration) -> TcpEvidence {
-    match result {
+fn tcp_evidence(outcome: &tcp::ConnectOutcome) -> TcpEvidence {
+    let elapsed = outcome.elapsed;
+    match &outcome.result {
+        Ok(()) if outcome.reset_by_peer => TcpEvidence::ConnectedThenReset(elapsed),
         Ok(()) => TcpEvidence::Connected(elapsed),
         Err(ConnectFailure::Refused) => TcpEvidence::Refused,
-        Err(ConnectFailure::TimedOut(waited)) => TcpEvidence::TimedOut(*waited),
+        Err(ConnectFailure::TimedOut(waited) | ConnectFailure::OsTimedOut { waited, .. }) => {
+            TcpEvidence::TimedOut(*waited)
+        }
         Err(ConnectFailure::HostUnreachable) => TcpEvidence::HostUnreachable,
         Err(ConnectFailure::NetworkUnreachable) => TcpEvidence::NetworkUnreachable,
         Err(ConnectFailure::AddressNotAvailable) => TcpEvidence::AddressNotAvailable,
@@ -320,6 +332,7 @@ fn tcp_stage(outcome: &tcp::ConnectOutcome) -> TcpStage {
         local: outcome.local,
         elapsed: outcome.elapsed,
         kernel_rtt: outcome.kernel_rtt,
+        reset_by_peer: outcome.reset_by_peer,
     }
 }
 
@@ -373,8 +386,9 @@ pub async fn check_target(
 
     let routes: Vec<(RouteStage, RouteEvidence)> =
         addresses.iter().map(|a| route_stage(*a, settings.private_ip)).collect();
-    // Connecting to an unspecified or multicast address means nothing (0.0.0.0 even reaches
-    // this machine), and a documentation address is never a real host: report, don't probe.
+    // Connecting to an unspecified, multicast or broadcast address means nothing (0.0.0.0 even
+    // reaches this machine): report, don't probe. Every other class is connected to, whatever
+    // it is: a virtual network may use public, documentation or reserved ranges privately.
     let probed: Vec<SocketAddr> = addresses
         .iter()
         .filter(|a| !crate::classify::classify(**a).is_unusable_destination())
@@ -388,10 +402,17 @@ pub async fn check_target(
     for (address, (route, route_evidence)) in addresses.iter().zip(routes) {
         let class = crate::classify::classify(*address);
         let (tcp, skipped, tcp_ev) = if class.is_unusable_destination() {
-            (None, Some(format!("{} is a {}: not probed", address, class.describe())), None)
+            (
+                None,
+                Some(format!(
+                    "{address} is {}: no TCP connection can go there",
+                    crate::wording::a_or_an(class.describe())
+                )),
+                None,
+            )
         } else {
             match outcomes.next() {
-                Some(o) => (Some(tcp_stage(&o)), None, Some(tcp_evidence(&o.result, o.elapsed))),
+                Some(o) => (Some(tcp_stage(&o)), None, Some(tcp_evidence(&o))),
                 None => (None, Some("the connect task failed".to_owned()), None),
             }
         };
@@ -632,7 +653,10 @@ mod tests {
         let r =
             check_target(&target("0.0.0.0:80"), &quick(), &settings(), &ServerList::explicit(vec![])).await;
         assert!(r.addresses[0].tcp.is_none());
-        assert!(r.addresses[0].tcp_skipped.is_some());
+        assert_eq!(
+            r.addresses[0].tcp_skipped.as_deref(),
+            Some("0.0.0.0 is an unspecified address: no TCP connection can go there")
+        );
         assert!(r.findings.iter().any(|f| f.id == FindingId::UnusableAddress));
     }
 
@@ -643,7 +667,9 @@ mod tests {
         assert_eq!(dns.result, "no_servers");
         assert!(r.addresses.is_empty());
         assert!(r.name_unresolved());
-        assert!(r.findings.iter().any(|f| f.id == FindingId::DnsAllServersFailed), "{:?}", r.findings);
+        let ids: Vec<FindingId> = r.findings.iter().map(|f| f.id).collect();
+        assert_eq!(ids, [FindingId::NoDnsServers], "{:?}", r.findings);
+        assert_eq!(dns.class, Some("no_dns_servers"));
     }
 
     #[tokio::test]

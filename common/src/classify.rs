@@ -27,7 +27,8 @@ pub enum AddressClass {
     Multicast,
     /// 255.255.255.255.
     Broadcast,
-    /// 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32, 3fff::/20: examples, never real hosts.
+    /// 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32, 3fff::/20: meant for examples,
+    /// but a virtual network may still use them as its own address space.
     Documentation,
     /// Other special-purpose space (0/8, 192.0.0/24, 198.18/15, 240/4, 100::/64, fec0::/10, ...).
     Reserved,
@@ -61,25 +62,26 @@ impl AddressClass {
             Self::UniqueLocalV6 => "IPv6 unique local (fc00::/7, not RFC1918)",
             Self::Loopback => "loopback",
             Self::LinkLocal => "link-local",
-            Self::Unspecified => "unspecified",
-            Self::Multicast => "multicast",
-            Self::Broadcast => "broadcast",
-            Self::Documentation => "documentation example address",
-            Self::Reserved => "reserved special-purpose address",
+            Self::Unspecified => "unspecified address",
+            Self::Multicast => "multicast address",
+            Self::Broadcast => "broadcast address",
+            Self::Documentation => "documentation range (TEST-NET)",
+            Self::Reserved => "reserved special-purpose range",
             Self::Public => "public",
         }
     }
 
-    /// Addresses no TCP connection can sensibly go to: a resolved name pointing here is a
-    /// misconfiguration ("you had the wrong IP or hostname").
+    /// Addresses no TCP connection can go to: a resolved name pointing here is a
+    /// misconfiguration ("you had the wrong IP or hostname"). Only these are never connected
+    /// to. Every other class is probed: an Azure virtual network may use any address space but
+    /// 224.0.0.0/4, 255.255.255.255, 127.0.0.0/8, 169.254.0.0/16 and 168.63.129.16, so public,
+    /// documentation and other special-purpose ranges can be real hosts there.
     pub fn is_unusable_destination(self) -> bool {
-        matches!(
-            self,
-            Self::Unspecified | Self::Multicast | Self::Broadcast | Self::Documentation | Self::Reserved
-        )
+        matches!(self, Self::Unspecified | Self::Multicast | Self::Broadcast)
     }
 
-    /// Addresses that stay on this machine or this link and never cross a virtual network.
+    /// Addresses that stay on this machine or this link. Azure forbids both ranges in a virtual
+    /// network, so Route All cannot send traffic to them into one.
     pub fn is_local_only(self) -> bool {
         matches!(self, Self::Loopback | Self::LinkLocal)
     }
@@ -246,10 +248,24 @@ mod tests {
     }
 
     #[test]
-    fn unusable_classes() {
-        assert!(AddressClass::Documentation.is_unusable_destination());
-        assert!(AddressClass::Unspecified.is_unusable_destination());
-        assert!(!AddressClass::Public.is_unusable_destination());
-        assert!(!AddressClass::Rfc1918.is_unusable_destination());
+    fn only_unspecified_multicast_and_broadcast_are_unusable() {
+        use AddressClass::*;
+        let cases = [
+            (Unspecified, true),
+            (Multicast, true),
+            (Broadcast, true),
+            // A virtual network may use any of these as its own address space.
+            (Documentation, false),
+            (Reserved, false),
+            (SharedCgnat, false),
+            (Public, false),
+            (Rfc1918, false),
+            (UniqueLocalV6, false),
+            (LinkLocal, false),
+            (Loopback, false),
+        ];
+        for (class, unusable) in cases {
+            assert_eq!(class.is_unusable_destination(), unusable, "{class}");
+        }
     }
 }

@@ -75,6 +75,9 @@ pub enum DnsResult {
     NoData,
     /// No server gave a usable answer.
     AllFailed,
+    /// There was no server to ask (no resolv.conf, or one without `nameserver`), and the
+    /// hosts file did not answer.
+    NoServers,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +89,8 @@ pub struct DnsEvidence {
     pub cname_chain: Vec<String>,
     /// The hosts file answered, so no server was needed.
     pub hosts_file_answered: bool,
+    /// Where the server list came from (`/etc/resolv.conf`, `WEBSITE_DNS_SERVER/...`).
+    pub servers_source: String,
 }
 
 impl DnsEvidence {
@@ -108,6 +113,9 @@ pub enum RouteEvidence {
         source: IpAddr,
         interface: Option<String>,
         gateway: Option<IpAddr>,
+        /// False when the route table could not be read: no gateway then means "unknown",
+        /// not "on-link".
+        gateway_known: bool,
     },
     NoRoute(String),
     /// Not looked up (the lookup itself failed for a local reason).
@@ -119,7 +127,12 @@ impl RouteEvidence {
     /// the route is unknown.
     pub fn from_lookup(result: &Result<crate::env::RouteInfo, crate::env::EnvError>) -> Self {
         match result {
-            Ok(r) => Self::Route { source: r.source, interface: r.interface.clone(), gateway: r.via_gateway },
+            Ok(r) => Self::Route {
+                source: r.source,
+                interface: r.interface.clone(),
+                gateway: r.via_gateway,
+                gateway_known: r.gateway_known,
+            },
             Err(crate::env::EnvError::NoRoute { source, .. }) => Self::NoRoute(source.to_string()),
             Err(e) => Self::Unknown(e.to_string()),
         }
@@ -130,6 +143,8 @@ impl RouteEvidence {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TcpEvidence {
     Connected(Duration),
+    /// The handshake completed, then the peer reset the connection at once.
+    ConnectedThenReset(Duration),
     Refused,
     TimedOut(Duration),
     HostUnreachable,
@@ -205,6 +220,7 @@ finding_ids! {
     DnsHostsFile => "dns_hosts_file",
     DnsAllServersTimedOut => "dns_all_servers_timed_out",
     DnsAllServersFailed => "dns_all_servers_failed",
+    NoDnsServers => "no_dns_servers",
     DnsServerDead => "dns_server_dead",
     DnsServerError => "dns_server_error",
     DnsNxdomain => "dns_nxdomain",
@@ -219,6 +235,7 @@ finding_ids! {
     NoRoute => "no_route",
     SourceNotIntegrationAddress => "source_not_integration_address",
     TcpConnected => "tcp_connected",
+    TcpConnectedThenReset => "tcp_connected_then_reset",
     TcpRefused => "tcp_refused",
     TcpTimedOut => "tcp_timed_out",
     TcpUnreachable => "tcp_unreachable",
@@ -285,10 +302,14 @@ fn server_line(s: &ServerEvidence) -> String {
 
 fn route_lines(route: &RouteEvidence) -> Vec<String> {
     match route {
-        RouteEvidence::Route { source, interface, gateway } => vec![format!(
+        RouteEvidence::Route { source, interface, gateway, gateway_known } => vec![format!(
             "route: source {source}{}{}",
             interface.as_ref().map(|i| format!(" on {i}")).unwrap_or_default(),
-            gateway.map(|g| format!(" via gateway {g}")).unwrap_or_else(|| " (on-link, no gateway)".into()),
+            match (gateway, gateway_known) {
+                (Some(g), _) => format!(" via gateway {g}"),
+                (None, true) => " (on-link, no gateway)".to_owned(),
+                (None, false) => " (gateway unknown: the route table could not be read)".to_owned(),
+            },
         )],
         RouteEvidence::NoRoute(why) => vec![format!("route: none ({why})")],
         RouteEvidence::Unknown(why) => vec![format!("route: unknown ({why})")],
@@ -346,6 +367,18 @@ fn dns_findings(c: &mut Ctx<'_>, dns: &DnsEvidence) {
         if dns.servers.is_empty() {
             return name_result_findings(c, dns);
         }
+    }
+
+    if dns.result == DnsResult::NoServers {
+        c.push(
+            FindingId::NoDnsServers,
+            Severity::Failure,
+            host.clone(),
+            format!("No DNS server is configured, so {host} cannot be resolved (none in {}).", dns.servers_source),
+            vec![format!("DNS servers: none (from {})", dns.servers_source)],
+            "Set WEBSITE_DNS_SERVER (and WEBSITE_DNS_ALT_SERVER) to the DNS servers the app must use, or fix resolv.conf so it names them (nameserver lines); --dns-server tests a server directly.",
+        );
+        return;
     }
 
     let all_lines: Vec<String> = dns.servers.iter().map(server_line).collect();
@@ -460,7 +493,7 @@ fn name_result_findings(c: &mut Ctx<'_>, dns: &DnsEvidence) {
             "Add an A (or AAAA) record for the name, or check that you used the right hostname.",
         ),
         DnsResult::Addresses(addrs) => private_endpoint_findings(c, dns, addrs),
-        DnsResult::AllFailed => {}
+        DnsResult::AllFailed | DnsResult::NoServers => {}
     }
 }
 
@@ -481,7 +514,14 @@ fn private_endpoint_findings(c: &mut Ctx<'_>, dns: &DnsEvidence, addrs: &[IpAddr
             FindingId::PrivateEndpointPublicAddress,
             Severity::Failure,
             host.clone(),
-            format!("{host} goes through the private endpoint name {pl} but resolves to a public address, so traffic does not use the private endpoint."),
+            format!(
+                "{host} goes through the private endpoint name {pl} but resolves to {}, not a private address, so traffic does not use the private endpoint.",
+                public
+                    .iter()
+                    .map(|a| format!("{a} ({})", classify(*a).describe()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             evidence,
             &format!(
                 "Link the private DNS zone {zone} to the app's virtual network, or have your custom DNS server forward that zone to Azure DNS (168.63.129.16); then check again."
@@ -505,14 +545,18 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
     let subject = format!("{}", std::net::SocketAddr::new(a.address, port));
     let mut base = vec![format!("address {}: {}", a.address, a.class.describe())];
     base.extend(route_lines(&a.route));
-    let connected = matches!(a.tcp, Some(TcpEvidence::Connected(_)));
+    let connected = matches!(a.tcp, Some(TcpEvidence::Connected(_) | TcpEvidence::ConnectedThenReset(_)));
 
     if a.class.is_unusable_destination() {
         c.push(
             FindingId::UnusableAddress,
             Severity::Failure,
             subject.clone(),
-            format!("{} is a {} and no host can be reached there.", a.address, a.class.describe()),
+            format!(
+                "{} is {}: no TCP connection can go there, so it was not probed.",
+                a.address,
+                crate::wording::a_or_an(a.class.describe())
+            ),
             base.clone(),
             "You have the wrong IP or hostname: fix the DNS record or the address the app is configured with.",
         );
@@ -528,6 +572,8 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
     } else if s.vnet_integration
         && !s.route_all
         && a.class != AddressClass::Rfc1918
+        // Loopback and link-local never leave this machine or link, and Azure forbids both
+        // ranges in a virtual network: Route All would change nothing for them.
         && !a.class.is_local_only()
     {
         c.push(
@@ -614,6 +660,14 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
             base,
             "The network path works; if the app still fails, look at the application layer (TLS, credentials, the service's own firewall).",
         ),
+        TcpEvidence::ConnectedThenReset(t) => c.push(
+            FindingId::TcpConnectedThenReset,
+            Severity::Warning,
+            subject.clone(),
+            format!("Connected to {subject} in {}, then the peer reset the connection at once.", ms(*t)),
+            base,
+            "The network path works and something accepts on the port, but it closes every connection straight away: check the application's logs, a proxy or load balancer in front of it with no healthy backend, or a service that rejects this client (its own firewall or allow list, TLS or protocol mismatch).",
+        ),
         TcpEvidence::Refused => c.push(
             FindingId::TcpRefused,
             Severity::Failure,
@@ -632,6 +686,23 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
                 "A firewall is probably in the way: start with the NSGs, the host firewall and on-premises firewalls. {NSG_WHOLE_SUBNET}{private_hint} The target host may also be down or the IP wrong."
             ),
         ),
+        // On-link, "host unreachable" comes from this machine: nothing answered ARP or
+        // neighbour discovery. Blaming a router or a missing path would contradict the route.
+        TcpEvidence::HostUnreachable
+            if matches!(a.route, RouteEvidence::Route { gateway: None, gateway_known: true, .. }) =>
+        {
+            c.push(
+                FindingId::TcpUnreachable,
+                Severity::Failure,
+                subject.clone(),
+                format!(
+                    "{subject} is unreachable (host unreachable): the route says it is on the local link, but nothing there answered for {} (ARP or neighbour discovery).",
+                    a.address
+                ),
+                base,
+                "The host is down or not on this network, or the address is wrong; check the IP (or the DNS record) and that the host is running in the expected subnet.",
+            )
+        }
         TcpEvidence::HostUnreachable | TcpEvidence::NetworkUnreachable => c.push(
             FindingId::TcpUnreachable,
             Severity::Failure,
@@ -679,6 +750,7 @@ mod tests {
             source: ip(src),
             interface: Some("eth0".into()),
             gateway: Some(ip("10.0.0.1")),
+            gateway_known: true,
         }
     }
 
@@ -703,6 +775,7 @@ mod tests {
             result,
             cname_chain: chain.iter().map(|s| s.to_string()).collect(),
             hosts_file_answered: false,
+            servers_source: "/etc/resolv.conf".into(),
         })
     }
 
@@ -745,6 +818,16 @@ mod tests {
                 "success",
                 literal("10.0.2.5", 443, vnet(false), connected.clone()),
                 vec![(F::TcpConnected, Ok)],
+            ),
+            (
+                "connected, then reset by the peer",
+                literal(
+                    "10.0.2.5",
+                    443,
+                    no_vnet(),
+                    TcpEvidence::ConnectedThenReset(Duration::from_millis(1)),
+                ),
+                vec![(F::TcpConnectedThenReset, Warning)],
             ),
             (
                 "refused",
@@ -812,9 +895,59 @@ mod tests {
                 vec![(F::TcpConnected, Ok)],
             ),
             (
-                "documentation address",
+                "documentation range used privately is probed like any other",
                 literal("192.0.2.1", 443, no_vnet(), TcpEvidence::TimedOut(secs(21))),
-                vec![(F::UnusableAddress, Failure), (F::TcpTimedOut, Failure)],
+                vec![(F::TcpTimedOut, Failure)],
+            ),
+            (
+                "documentation range without route all",
+                literal("192.0.2.1", 443, vnet(false), connected.clone()),
+                vec![(F::PublicDestinationWithoutRouteAll, Warning), (F::TcpConnected, Ok)],
+            ),
+            (
+                "benchmarking range without route all",
+                literal("198.18.0.5", 443, vnet(false), connected.clone()),
+                vec![(F::PublicDestinationWithoutRouteAll, Warning), (F::TcpConnected, Ok)],
+            ),
+            (
+                "class e without route all",
+                literal("240.0.0.5", 443, vnet(false), TcpEvidence::Refused),
+                vec![(F::PublicDestinationWithoutRouteAll, Warning), (F::TcpRefused, Failure)],
+            ),
+            (
+                "unique local v6 without route all",
+                literal("fd00::5", 443, vnet(false), connected.clone()),
+                vec![(F::PublicDestinationWithoutRouteAll, Warning), (F::TcpConnected, Ok)],
+            ),
+            (
+                "link-local: route all changes nothing",
+                literal("169.254.10.1", 443, vnet(false), connected.clone()),
+                vec![(F::TcpConnected, Ok)],
+            ),
+            (
+                "loopback under integration: no route all warning",
+                literal("::1", 443, vnet(false), connected.clone()),
+                vec![(F::LoopbackDestination, Info), (F::TcpConnected, Ok)],
+            ),
+            (
+                "unspecified is not probed",
+                Evidence {
+                    settings: vnet(false),
+                    target: target("0.0.0.0", 443),
+                    dns: None,
+                    addresses: vec![AddressEvidence::new(ip("0.0.0.0"), route("10.0.1.4"), None)],
+                },
+                vec![(F::UnusableAddress, Failure)],
+            ),
+            (
+                "multicast is not probed",
+                Evidence {
+                    settings: no_vnet(),
+                    target: target("ff02::1", 443),
+                    dns: None,
+                    addresses: vec![AddressEvidence::new(ip("ff02::1"), route("10.0.1.4"), None)],
+                },
+                vec![(F::UnusableAddress, Failure)],
             ),
             (
                 "loopback",
@@ -868,6 +1001,16 @@ mod tests {
                     addresses: vec![],
                 },
                 vec![(F::DnsAllServersTimedOut, Failure)],
+            ),
+            (
+                "no dns servers configured",
+                Evidence {
+                    settings: no_vnet(),
+                    target: target("db.corp.example", 1433),
+                    dns: dns(vec![], DnsResult::NoServers, &[]),
+                    addresses: vec![],
+                },
+                vec![(F::NoDnsServers, Failure)],
             ),
             (
                 "all dns servers failed differently",
@@ -1009,6 +1152,7 @@ mod tests {
                         result: DnsResult::Addresses(vec![ip("10.0.2.5")]),
                         cname_chain: vec![],
                         hosts_file_answered: true,
+                        servers_source: "/etc/resolv.conf".into(),
                     }),
                     addresses: vec![],
                 },
@@ -1084,6 +1228,96 @@ mod tests {
         let t = f.iter().find(|f| f.id == F::TcpTimedOut).unwrap();
         assert!(t.next_step.contains("whole integration subnet"), "{}", t.next_step);
         assert!(t.summary.contains("21.0 s"), "{}", t.summary);
+    }
+
+    #[test]
+    fn unusable_address_is_worded_with_the_right_article() {
+        let e = Evidence {
+            settings: no_vnet(),
+            target: target("0.0.0.0", 443),
+            dns: None,
+            addresses: vec![AddressEvidence::new(ip("0.0.0.0"), route("10.0.1.4"), None)],
+        };
+        let f = &diagnose(&e)[0];
+        assert!(f.summary.starts_with("0.0.0.0 is an unspecified address:"), "{}", f.summary);
+    }
+
+    #[test]
+    fn no_dns_servers_names_the_fix_not_a_server_failure() {
+        let e = Evidence {
+            settings: no_vnet(),
+            target: target("db.corp.example", 1433),
+            dns: dns(vec![], DnsResult::NoServers, &[]),
+            addresses: vec![],
+        };
+        let f = &diagnose(&e)[0];
+        assert!(f.summary.contains("No DNS server is configured"), "{}", f.summary);
+        assert!(!f.summary.contains("usable answer"), "{}", f.summary);
+        assert!(f.next_step.contains("WEBSITE_DNS_SERVER") && f.next_step.contains("resolv.conf"));
+    }
+
+    #[test]
+    fn route_evidence_never_claims_on_link_when_the_gateway_is_unknown() {
+        let unknown = RouteEvidence::Route {
+            source: ip("10.0.1.4"),
+            interface: None,
+            gateway: None,
+            gateway_known: false,
+        };
+        let lines = route_lines(&unknown);
+        assert_eq!(lines, ["route: source 10.0.1.4 (gateway unknown: the route table could not be read)"]);
+        let on_link = RouteEvidence::Route {
+            source: ip("10.0.1.4"),
+            interface: None,
+            gateway: None,
+            gateway_known: true,
+        };
+        assert_eq!(route_lines(&on_link), ["route: source 10.0.1.4 (on-link, no gateway)"]);
+    }
+
+    #[test]
+    fn private_endpoint_on_a_non_public_address_is_not_called_public() {
+        let e = Evidence {
+            settings: no_vnet(),
+            target: target("acct.blob.core.windows.net", 443),
+            dns: dns(
+                vec![answered("10.0.0.4")],
+                DnsResult::Addresses(vec![ip("100.64.0.10")]),
+                &["acct.privatelink.blob.core.windows.net"],
+            ),
+            addresses: vec![],
+        };
+        let f = &diagnose(&e)[0];
+        assert_eq!(f.id, F::PrivateEndpointPublicAddress);
+        assert!(!f.summary.contains("public address"), "{}", f.summary);
+        assert!(f.summary.contains("100.64.0.10 (shared address space"), "{}", f.summary);
+    }
+
+    #[test]
+    fn host_unreachable_on_link_blames_the_link_not_a_router() {
+        let on_link = RouteEvidence::Route {
+            source: ip("10.0.1.4"),
+            interface: Some("eth0".into()),
+            gateway: None,
+            gateway_known: true,
+        };
+        let e = Evidence {
+            settings: no_vnet(),
+            target: target("10.0.1.99", 443),
+            dns: None,
+            addresses: vec![AddressEvidence::new(
+                ip("10.0.1.99"),
+                on_link,
+                Some(TcpEvidence::HostUnreachable),
+            )],
+        };
+        let f = &diagnose(&e)[0];
+        assert_eq!(f.id, F::TcpUnreachable);
+        assert!(f.summary.contains("on the local link"), "{}", f.summary);
+        assert!(!f.summary.contains("router"), "{}", f.summary);
+        // Through a gateway, a router may well be the one reporting it.
+        let via = diagnose(&literal("10.0.2.5", 443, no_vnet(), TcpEvidence::HostUnreachable));
+        assert!(via[0].summary.contains("router"), "{}", via[0].summary);
     }
 
     #[test]

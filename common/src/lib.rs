@@ -8,6 +8,7 @@ pub mod millis;
 pub mod name;
 pub mod target;
 pub mod timestamp;
+pub mod wording;
 
 // tcpping: one TCP connect attempt, and statistics over many.
 pub mod probe;

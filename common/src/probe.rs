@@ -135,7 +135,7 @@ impl fmt::Display for ResolveFailure {
                 write!(f, "no DNS server to ask for '{name}' (none configured in {})", self.source)
             }
             LookupError::AllServersFailed { attempts, .. } => {
-                let timeout = humantime::format_duration(self.timeout);
+                let timeout = crate::wording::seconds(self.timeout);
                 let each: Vec<String> = attempts
                     .iter()
                     .map(|a| match &a.outcome {
@@ -195,6 +195,9 @@ pub struct Attempt {
     /// The kernel's RTT estimate after a successful handshake (Linux), see
     /// [`tcp::ConnectOutcome::kernel_rtt`].
     pub kernel_rtt: Option<Duration>,
+    /// Connected, then the peer reset the connection at once (see
+    /// [`tcp::ConnectOutcome::reset_by_peer`]).
+    pub reset_by_peer: bool,
     pub result: Result<(), AttemptFailure>,
     /// What DNS did; `None` for an address literal.
     pub dns: Option<DnsTrace>,
@@ -230,6 +233,7 @@ pub async fn attempt(
                         local: None,
                         connect_time: Duration::ZERO,
                         kernel_rtt: None,
+                        reset_by_peer: false,
                         result: Err(failure.into()),
                         dns: Some(trace),
                     };
@@ -245,6 +249,7 @@ pub async fn attempt(
         local: outcome.local,
         connect_time: outcome.elapsed,
         kernel_rtt: outcome.kernel_rtt,
+        reset_by_peer: outcome.reset_by_peer,
         result: outcome.result.map_err(AttemptFailure::from),
         dns,
     }
@@ -264,6 +269,9 @@ pub struct RunRecord {
     pub abandoned_after: Option<Duration>,
     /// The address the last resolved name gave, to notice when DNS starts answering otherwise.
     pub last_resolved: Option<IpAddr>,
+    /// The connect timeout that really applied to each attempt (see
+    /// [`tcp::applied_connect_timeout`]), shown in the summary.
+    pub timeout: Option<Duration>,
 }
 
 impl RunRecord {
@@ -370,7 +378,7 @@ mod tests {
                 Family::Any,
                 failed(vec![server_attempt("127.0.0.1:5353", timed_out(), 3001)]),
                 FailureClass::DnsTimeout,
-                "every DNS server timed out (127.0.0.1:5353 after 3s)",
+                "every DNS server timed out (127.0.0.1:5353 after 3 s)",
             ),
             (
                 Family::Any,
@@ -379,7 +387,7 @@ mod tests {
                     server_attempt("127.0.0.2:53", timed_out(), 3002),
                 ]),
                 FailureClass::DnsTimeout,
-                "every DNS server timed out (127.0.0.1:53 after 3s, 127.0.0.2:53 after 3s)",
+                "every DNS server timed out (127.0.0.1:53 after 3 s, 127.0.0.2:53 after 3 s)",
             ),
             (
                 Family::Any,
@@ -388,7 +396,7 @@ mod tests {
                     server_attempt("127.0.0.2:53", Outcome::ServFail, 2),
                 ]),
                 FailureClass::DnsFailed,
-                "no DNS server answered for 'x.test' (127.0.0.1:53 timed out after 3s; 127.0.0.2:53 failed (SERVFAIL) in 2.0ms)",
+                "no DNS server answered for 'x.test' (127.0.0.1:53 timed out after 3 s; 127.0.0.2:53 failed (SERVFAIL) in 2.0ms)",
             ),
             (
                 Family::Any,
@@ -424,6 +432,7 @@ mod tests {
             local: None,
             connect_time: Duration::from_millis(2),
             kernel_rtt: None,
+            reset_by_peer: false,
             result: Ok(()),
             dns: by_name.then(|| DnsTrace {
                 answered_by: AnsweredBy::Nobody,

@@ -14,6 +14,48 @@ use socket2::{Domain, Protocol, Socket, Type};
 /// ourselves: a timeout here means the same thing it means in the Azure documentation.
 pub const WINDOWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(21);
 
+/// The connect timeout that really applies on this platform when `asked` is requested, and
+/// why it differs, if it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedTimeout {
+    pub timeout: Duration,
+    /// Set when `asked` was lowered: one line for the user.
+    pub warning: Option<String>,
+}
+
+/// The connect timeout a probe can really wait for. Linux would give up after ~127 s
+/// (`tcp_syn_retries` = 6, or sooner when lowered); each socket's `TCP_USER_TIMEOUT` is raised
+/// past `asked`, which makes the kernel keep retransmitting the SYN until our own timer fires,
+/// so any `asked` applies. Windows gives up after 21 s unless `TCP_MAXRT` is set, which
+/// socket2 does not offer (and raw setsockopt would need unsafe code), so a longer `asked` is
+/// clamped with a warning. Elsewhere the OS may still give up first; the failure then says so
+/// ([`ConnectFailure::OsTimedOut`]).
+pub fn applied_connect_timeout(asked: Duration) -> AppliedTimeout {
+    if cfg!(windows) && asked > WINDOWS_CONNECT_TIMEOUT {
+        return AppliedTimeout {
+            timeout: WINDOWS_CONNECT_TIMEOUT,
+            warning: Some(format!(
+                "a TCP connect timeout of {} is longer than Windows waits for a connection ({}, as TCP_MAXRT cannot be raised here): using {}",
+                crate::wording::seconds(asked),
+                crate::wording::seconds(WINDOWS_CONNECT_TIMEOUT),
+                crate::wording::seconds(WINDOWS_CONNECT_TIMEOUT)
+            )),
+        };
+    }
+    AppliedTimeout { timeout: asked, warning: None }
+}
+
+/// The `TCP_USER_TIMEOUT` set on each socket: a second past our own timer, so the kernel never
+/// gives up first and our timer decides. Milliseconds in a u32 on the wire. The kernel honours
+/// it in SYN_SENT (measured on 6.18: with `tcp_syn_retries` = 1, a 6 s user timeout waited
+/// 6.0 s instead of giving up at 3.1 s). socket2 has no `TCP_SYNCNT`, and a raw setsockopt would
+/// need unsafe code; where a kernel ignores the user timeout for SYNs, the failure says the OS
+/// gave up first ([`ConnectFailure::OsTimedOut`]).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn kernel_user_timeout(asked: Duration) -> Duration {
+    asked.saturating_add(Duration::from_secs(1)).min(Duration::from_millis(u64::from(u32::MAX)))
+}
+
 /// How a successful probe connection is closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CloseMode {
@@ -55,6 +97,10 @@ pub struct ConnectOutcome {
     /// `tcpi_rtt`, seeded by the SYN to SYN/ACK sample): an independent cross-check of
     /// `elapsed`, which also holds our own scheduling delay. `None` elsewhere or on failure.
     pub kernel_rtt: Option<Duration>,
+    /// The handshake completed and the peer reset the connection at once (an application or
+    /// proxy that accepts, then closes with RST). The port is reachable, so `result` is `Ok`;
+    /// whether the reset is seen depends on whether it arrived before we looked.
+    pub reset_by_peer: bool,
 }
 
 /// The failure classes every tool shares. A stable snake_case id ([`FailureClass::id`]) is
@@ -78,12 +124,14 @@ pub enum FailureClass {
     /// There was no DNS server to ask.
     NoDnsServers,
     PermissionDenied,
+    /// Unspecified, multicast or broadcast: no TCP connection can go there, so none is tried.
+    UnusableAddress,
     LocalError,
 }
 
 impl FailureClass {
     /// Every class, in the order summaries list them.
-    pub const ALL: [FailureClass; 12] = [
+    pub const ALL: [FailureClass; 13] = [
         FailureClass::Refused,
         FailureClass::TimedOut,
         FailureClass::HostUnreachable,
@@ -95,6 +143,7 @@ impl FailureClass {
         FailureClass::DnsFailed,
         FailureClass::NoDnsServers,
         FailureClass::PermissionDenied,
+        FailureClass::UnusableAddress,
         FailureClass::LocalError,
     ];
 
@@ -111,6 +160,7 @@ impl FailureClass {
             FailureClass::DnsFailed => "dns_failed",
             FailureClass::NoDnsServers => "no_dns_servers",
             FailureClass::PermissionDenied => "permission_denied",
+            FailureClass::UnusableAddress => "unusable_address",
             FailureClass::LocalError => "local_error",
         }
     }
@@ -145,6 +195,9 @@ impl FailureClass {
             FailureClass::PermissionDenied => {
                 "the local system forbade the connection (firewall policy or privileges)"
             }
+            FailureClass::UnusableAddress => {
+                "no TCP connection can go to an unspecified, multicast or broadcast address: wrong IP or hostname"
+            }
             FailureClass::LocalError => "the connection could not be attempted from this machine",
         }
     }
@@ -177,8 +230,15 @@ impl fmt::Display for FailureClass {
 pub enum ConnectFailure {
     #[error("connection refused")]
     Refused,
-    #[error("connection timed out after {}", humantime::format_duration(*.0))]
+    #[error("connection timed out after {}", crate::wording::seconds(*.0))]
     TimedOut(Duration),
+    /// The operating system gave up (ETIMEDOUT) before the timeout we were asked to wait.
+    #[error(
+        "connection timed out after {}: the operating system gave up before the {} timeout asked for",
+        crate::wording::seconds(*waited),
+        crate::wording::seconds(*asked)
+    )]
+    OsTimedOut { waited: Duration, asked: Duration },
     #[error("host unreachable")]
     HostUnreachable,
     #[error("network unreachable")]
@@ -187,6 +247,10 @@ pub enum ConnectFailure {
     AddressNotAvailable,
     #[error("permission denied")]
     PermissionDenied,
+    /// Not attempted: connecting to 0.0.0.0 would reach this machine, and multicast or
+    /// broadcast cannot carry TCP.
+    #[error("{} is {}: not attempted", .0, crate::wording::a_or_an(crate::classify::classify(*.0).describe()))]
+    UnusableAddress(std::net::IpAddr),
     /// Anything else, with the step that failed and the OS's message.
     #[error("{operation} failed: {message}")]
     Other { operation: &'static str, message: String },
@@ -196,11 +260,12 @@ impl ConnectFailure {
     pub fn kind(&self) -> FailureClass {
         match self {
             ConnectFailure::Refused => FailureClass::Refused,
-            ConnectFailure::TimedOut(_) => FailureClass::TimedOut,
+            ConnectFailure::TimedOut(_) | ConnectFailure::OsTimedOut { .. } => FailureClass::TimedOut,
             ConnectFailure::HostUnreachable => FailureClass::HostUnreachable,
             ConnectFailure::NetworkUnreachable => FailureClass::NetworkUnreachable,
             ConnectFailure::AddressNotAvailable => FailureClass::AddressNotAvailable,
             ConnectFailure::PermissionDenied => FailureClass::PermissionDenied,
+            ConnectFailure::UnusableAddress(_) => FailureClass::UnusableAddress,
             ConnectFailure::Other { .. } => FailureClass::LocalError,
         }
     }
@@ -212,6 +277,16 @@ impl ConnectFailure {
 
     pub fn hint(&self) -> &'static str {
         self.kind().hint()
+    }
+
+    /// A timeout the OS reported well before `asked` is the OS giving up, not our timer.
+    fn os_gave_up_before(self, asked: Duration) -> Self {
+        match self {
+            ConnectFailure::TimedOut(waited) if waited + Duration::from_millis(100) < asked => {
+                ConnectFailure::OsTimedOut { waited, asked }
+            }
+            other => other,
+        }
     }
 
     /// Sorts an OS error from `operation` into a class. The OS's own timeout (ETIMEDOUT) is
@@ -237,7 +312,11 @@ pub async fn connect(remote: SocketAddr, opts: &ConnectOptions) -> ConnectOutcom
         elapsed,
         result: Err(failure),
         kernel_rtt: None,
+        reset_by_peer: false,
     };
+    if crate::classify::classify(remote.ip()).is_unusable_destination() {
+        return failed(None, Duration::ZERO, ConnectFailure::UnusableAddress(remote.ip()));
+    }
     let socket = match prepare_socket(remote, opts) {
         Ok(socket) => socket,
         Err((operation, err)) => {
@@ -270,24 +349,56 @@ pub async fn connect(remote: SocketAddr, opts: &ConnectOptions) -> ConnectOutcom
     };
     let ready = tokio::time::timeout(opts.timeout, stream.writable()).await;
     let elapsed = start.elapsed();
-    let result = match ready {
-        Err(_) => Err(ConnectFailure::TimedOut(opts.timeout)),
-        Ok(Err(err)) => Err(ConnectFailure::from_io("connect", &err, elapsed)),
+    let (result, mut reset_by_peer) = match ready {
+        Err(_) => (Err(ConnectFailure::TimedOut(opts.timeout)), false),
+        Ok(Err(err)) => (Err(ConnectFailure::from_io("connect", &err, elapsed)), false),
         // Writable means the handshake finished, one way or the other: SO_ERROR tells which.
-        Ok(Ok(())) => match stream.take_error() {
-            Ok(None) => match stream.peer_addr() {
-                Ok(_) => Ok(()),
-                Err(err) => Err(ConnectFailure::from_io("connect", &err, elapsed)),
-            },
-            Ok(Some(err)) | Err(err) => Err(ConnectFailure::from_io("connect", &err, elapsed)),
-        },
+        Ok(Ok(())) => settle_handshake(stream.take_error(), || stream.peer_addr(), elapsed),
     };
+    let result = result.map_err(|failure| failure.os_gave_up_before(opts.timeout));
+    if result.is_ok() && !reset_by_peer {
+        reset_by_peer = reset_already(&stream);
+    }
     let kernel_rtt = if result.is_ok() { kernel_rtt(&stream) } else { None };
-    tracing::debug!(%remote, ?local, ?elapsed, ?kernel_rtt, ?result, "connect attempt");
+    tracing::debug!(%remote, ?local, ?elapsed, ?kernel_rtt, ?result, reset_by_peer, "connect attempt");
     // Dropping the stream closes it; with SO_LINGER 0 (set before connect) that close is an
     // RST, and a still-pending handshake is simply abandoned.
     drop(stream);
-    ConnectOutcome { remote, local, elapsed, result, kernel_rtt }
+    ConnectOutcome { remote, local, elapsed, result, kernel_rtt, reset_by_peer }
+}
+
+/// What a finished handshake came to, from `SO_ERROR` and then the peer's address. A reset
+/// after the handshake (ECONNRESET; or ENOTCONN from getpeername when the RST landed between
+/// the two calls) means the peer accepted and then reset: connected, never a local error. A
+/// refused handshake is ECONNREFUSED, never ECONNRESET.
+fn settle_handshake(
+    so_error: io::Result<Option<io::Error>>,
+    peer: impl FnOnce() -> io::Result<SocketAddr>,
+    elapsed: Duration,
+) -> (Result<(), ConnectFailure>, bool) {
+    match so_error {
+        Ok(Some(err)) | Err(err) if err.kind() == io::ErrorKind::ConnectionReset => (Ok(()), true),
+        Ok(Some(err)) | Err(err) => (Err(ConnectFailure::from_io("connect", &err, elapsed)), false),
+        Ok(None) => match peer() {
+            Ok(_) => (Ok(()), false),
+            Err(err)
+                if matches!(err.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::NotConnected) =>
+            {
+                (Ok(()), true)
+            }
+            Err(err) => (Err(ConnectFailure::from_io("connect", &err, elapsed)), false),
+        },
+    }
+}
+
+/// True when the peer's RST has already arrived on a connected socket: a non-blocking peek
+/// reports it without waiting and without consuming data.
+fn reset_already(stream: &tokio::net::TcpStream) -> bool {
+    let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+    matches!(
+        socket2::SockRef::from(stream).peek(&mut byte),
+        Err(err) if err.kind() == io::ErrorKind::ConnectionReset
+    )
 }
 
 #[cfg(target_os = "linux")]
@@ -351,6 +462,11 @@ fn prepare_socket(remote: SocketAddr, opts: &ConnectOptions) -> Result<Socket, (
     // Probes are tiny; Nagle would only matter if we sent data, but make the socket behave
     // like an interactive client's.
     socket.set_tcp_nodelay(true).map_err(|e| ("set TCP_NODELAY", e))?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(err) = socket.set_tcp_user_timeout(Some(kernel_user_timeout(opts.timeout))) {
+        // Not fatal: should the kernel then give up first, the failure says so.
+        tracing::debug!("cannot set TCP_USER_TIMEOUT: {err}");
+    }
     if let Some(interface) = &opts.interface {
         bind_interface(&socket, interface)?;
     }
@@ -438,8 +554,51 @@ mod tests {
     fn timeout_message_names_the_wait() {
         assert_eq!(
             ConnectFailure::TimedOut(Duration::from_secs(21)).to_string(),
-            "connection timed out after 21s"
+            "connection timed out after 21 s"
         );
+        assert_eq!(
+            ConnectFailure::TimedOut(Duration::from_nanos(3_054_173_000)).to_string(),
+            "connection timed out after 3.05 s"
+        );
+        let early = ConnectFailure::TimedOut(Duration::from_nanos(3_054_173_000))
+            .os_gave_up_before(Duration::from_secs(10));
+        assert_eq!(
+            early.to_string(),
+            "connection timed out after 3.05 s: the operating system gave up before the 10 s timeout asked for"
+        );
+        assert_eq!(early.kind(), FailureClass::TimedOut);
+        // Our own timer firing is not the OS giving up.
+        let ours =
+            ConnectFailure::TimedOut(Duration::from_secs(10)).os_gave_up_before(Duration::from_secs(10));
+        assert_eq!(ours, ConnectFailure::TimedOut(Duration::from_secs(10)));
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn each_socket_outlasts_the_timeout_asked_for() {
+        for (asked, want) in [
+            (Duration::from_millis(500), Duration::from_millis(1500)),
+            (Duration::from_secs(21), Duration::from_secs(22)),
+            (Duration::from_secs(300), Duration::from_secs(301)),
+        ] {
+            let opts = ConnectOptions { timeout: asked, ..ConnectOptions::default() };
+            let socket = prepare_socket("127.0.0.1:1".parse().unwrap(), &opts).unwrap();
+            assert_eq!(socket.tcp_user_timeout().unwrap(), Some(want), "{asked:?}");
+        }
+        assert_eq!(kernel_user_timeout(Duration::MAX), Duration::from_millis(u64::from(u32::MAX)));
+    }
+
+    #[test]
+    fn applied_timeout_is_clamped_only_where_the_os_cannot_be_raised() {
+        let long = Duration::from_secs(300);
+        let applied = applied_connect_timeout(long);
+        if cfg!(windows) {
+            assert_eq!(applied.timeout, WINDOWS_CONNECT_TIMEOUT);
+            assert!(applied.warning.unwrap().contains("using 21 s"));
+        } else {
+            assert_eq!(applied, AppliedTimeout { timeout: long, warning: None });
+        }
+        assert_eq!(applied_connect_timeout(Duration::from_secs(2)).timeout, Duration::from_secs(2));
     }
 
     #[tokio::test]
@@ -450,6 +609,70 @@ mod tests {
         assert_eq!(outcome.result, Ok(()));
         let local = outcome.local.expect("local address");
         assert!(local.ip().is_loopback() && local.port() != 0, "{local}");
+    }
+
+    #[tokio::test]
+    async fn unspecified_multicast_and_broadcast_are_never_connected_to() {
+        // 0.0.0.0 would reach this very listener: a success that proves nothing.
+        let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        for (ip, article) in [
+            ("0.0.0.0", "an unspecified"),
+            ("224.0.0.1", "a multicast"),
+            ("255.255.255.255", "a broadcast"),
+            ("ff02::1", "a multicast"),
+        ] {
+            let remote = SocketAddr::new(ip.parse().unwrap(), port);
+            let outcome = connect(remote, &ConnectOptions::default()).await;
+            let failure = outcome.result.unwrap_err();
+            assert_eq!(failure.kind(), FailureClass::UnusableAddress, "{ip}");
+            assert_eq!(failure.to_string(), format!("{ip} is {article} address: not attempted"));
+            assert_eq!(outcome.local, None);
+        }
+    }
+
+    #[test]
+    fn reset_after_the_handshake_is_connected_then_reset() {
+        let peer = || Ok::<SocketAddr, io::Error>("127.0.0.1:1".parse().unwrap());
+        let reset = || io::Error::from(io::ErrorKind::ConnectionReset);
+        let t = Duration::from_millis(1);
+        assert_eq!(settle_handshake(Ok(None), peer, t), (Ok(()), false));
+        assert_eq!(settle_handshake(Ok(Some(reset())), peer, t), (Ok(()), true));
+        assert_eq!(settle_handshake(Err(reset()), peer, t), (Ok(()), true));
+        let not_connected = || Err(io::Error::from(io::ErrorKind::NotConnected));
+        assert_eq!(settle_handshake(Ok(None), not_connected, t), (Ok(()), true));
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(settle_handshake(Ok(Some(refused)), peer, t), (Err(ConnectFailure::Refused), false));
+        let other = io::Error::from(io::ErrorKind::InvalidInput);
+        assert_eq!(
+            settle_handshake(Ok(Some(other)), peer, t).0.unwrap_err().kind(),
+            FailureClass::LocalError
+        );
+    }
+
+    /// A listener that accepts and resets at once (SO_LINGER 0, then close), many times over:
+    /// the reset lands before or after we look, and either way the attempt connected.
+    #[tokio::test]
+    async fn peer_that_accepts_and_resets_is_connected_then_reset() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let remote = listener.local_addr().unwrap();
+        // The thread ends with the test process.
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+                drop(stream);
+            }
+        });
+        let mut resets = 0;
+        for attempt in 1..=500 {
+            let outcome = connect(remote, &ConnectOptions::default()).await;
+            assert_eq!(outcome.result, Ok(()), "attempt {attempt}: {outcome:?}");
+            resets += usize::from(outcome.reset_by_peer);
+            if attempt >= 30 && resets > 0 {
+                break;
+            }
+        }
+        assert!(resets > 0, "no reset was ever seen in 500 attempts");
     }
 
     #[tokio::test]

@@ -150,3 +150,18 @@ pub fn listener_with_backlog(backlog: u32) -> TcpListener {
         socket.listen(backlog).unwrap().into_std().unwrap()
     })
 }
+
+/// A loopback listener that accepts every connection and resets it at once (SO_LINGER 0, then
+/// close), as an application or proxy that rejects clients after the handshake does. Serves
+/// until the test process ends.
+pub fn accept_then_reset_listener() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+            drop(stream);
+        }
+    });
+    addr
+}

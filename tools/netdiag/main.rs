@@ -255,20 +255,72 @@ fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// Which targets need DNS, to decide what a broken DNS setting may block.
+#[derive(Clone, Copy)]
+struct DnsNeed {
+    any_name: bool,
+    any_address: bool,
+}
+
+impl DnsNeed {
+    fn of(hosts: impl IntoIterator<Item = bool>) -> Self {
+        let mut need = Self { any_name: false, any_address: false };
+        for is_name in hosts {
+            need.any_name |= is_name;
+            need.any_address |= !is_name;
+        }
+        need
+    }
+
+    /// Every target is a name: nothing could be checked without DNS.
+    fn only_names(self) -> bool {
+        self.any_name && !self.any_address
+    }
+}
+
 /// The DNS servers to ask: `--dns-server` in order, else the app's own (`WEBSITE_DNS_SERVER`,
-/// `WEBSITE_DNS_ALT_SERVER`, resolv.conf). A broken setting is bad input; a missing
-/// resolv.conf only leaves IP literals checkable, so it is a warning.
-fn server_list(command: &str, dns_args: &ProbeArgs) -> Result<ServerList, u8> {
-    let found = servers::servers_for_tool(&dns_args.dns_servers, &env_var, &servers::default_resolv_conf())
-        .map_err(|e| usage(command, e))?;
+/// `WEBSITE_DNS_ALT_SERVER`, resolv.conf). A malformed `WEBSITE_DNS_SERVER` never blocks an IP
+/// literal: while any target is an address it is a warning, no server is used, and names fail
+/// as `no_dns_servers` naming the setting. Only when every target is a name is it bad input,
+/// as in tcpping. A missing resolv.conf only leaves IP literals checkable: a warning too.
+fn server_list(command: &str, dns_args: &ProbeArgs, need: DnsNeed) -> Result<ServerList, u8> {
+    let found =
+        match servers::servers_for_tool(&dns_args.dns_servers, &env_var, &servers::default_resolv_conf()) {
+            Ok(found) => found,
+            Err(e) if !need.only_names() && dns_args.dns_servers.is_empty() => {
+                let consequence = if need.any_name {
+                    "names cannot be resolved; IP addresses are checked"
+                } else {
+                    "no target needs DNS"
+                };
+                eprintln!("netdiag {command}: warning: ignoring {e}: {consequence}");
+                return Ok(ServerList {
+                    servers: Vec::new(),
+                    source: servers::ServerSource::WebsiteDnsServer,
+                    env_timeout: None,
+                    warnings: vec![e.to_string()],
+                });
+            }
+            Err(e) => return Err(usage(command, e)),
+        };
     for warning in &found.warnings {
         eprintln!("netdiag {command}: warning: {warning}");
     }
     Ok(found.list)
 }
 
-fn check_options(probe: &ProbeArgs) -> CheckOptions {
-    CheckOptions { connect_timeout: probe.timeout, dns_timeout: probe.dns_timeout, ..CheckOptions::default() }
+/// The options every probing subcommand shares; a `-w` the platform cannot wait for is lowered
+/// with a warning, so reports show the timeout that really applied.
+fn check_options(command: &str, probe: &ProbeArgs) -> CheckOptions {
+    let applied = netdiag_common::tcp::applied_connect_timeout(probe.timeout);
+    if let Some(warning) = &applied.warning {
+        eprintln!("netdiag {command}: warning: {warning}");
+    }
+    CheckOptions {
+        connect_timeout: applied.timeout,
+        dns_timeout: probe.dns_timeout,
+        ..CheckOptions::default()
+    }
 }
 
 fn runtime() -> io::Result<tokio::runtime::Runtime> {
@@ -292,7 +344,8 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     if targets.is_empty() {
         return Ok(usage("check", "no targets: the targets file lists none"));
     }
-    let servers = match server_list("check", &args.probe) {
+    let need = DnsNeed::of(targets.iter().map(|t| t.host.ip().is_none()));
+    let servers = match server_list("check", &args.probe, need) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -300,7 +353,7 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     let opts = CheckOptions {
         max_parallel: args.parallel,
         max_addresses: args.max_addresses,
-        ..check_options(&args.probe)
+        ..check_options("check", &args.probe)
     };
     let start = Instant::now();
     let reports = runtime()?.block_on(check::check_targets(&targets, &opts, &settings, &servers));
@@ -340,12 +393,12 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
         Ok(t) => t,
         Err(e) => return Ok(usage("tnc", format_args!("bad host '{}': {e}", args.host))),
     };
-    let servers = match server_list("tnc", &args.probe) {
+    let servers = match server_list("tnc", &args.probe, DnsNeed::of([target.host.ip().is_none()])) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
     let settings = AppSettings::from_process();
-    let opts = check_options(&args.probe);
+    let opts = check_options("tnc", &args.probe);
     let report = runtime()?.block_on(check::check_target(&target, &opts, &settings, &servers));
     let view = report::TncView::from_report(&report);
     let level = match args.information_level {
@@ -368,12 +421,21 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
 }
 
 fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
-    let servers = match server_list("deps", &args.probe) {
+    let settings = AppSettings::from_process();
+    // Dependencies named by IP address are checked even when the DNS setting is broken.
+    let need = DnsNeed::of(
+        settings
+            .connection_strings
+            .iter()
+            .filter_map(|c| c.dependencies().ok())
+            .flatten()
+            .map(|d| target::Host::parse(&d.host).map_or(true, |h| h.ip().is_none())),
+    );
+    let servers = match server_list("deps", &args.probe, need) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let settings = AppSettings::from_process();
-    let opts = check_options(&args.probe);
+    let opts = check_options("deps", &args.probe);
     let start = Instant::now();
     let found = runtime()?.block_on(check::check_dependencies(&opts, &settings, &servers));
     let elapsed = start.elapsed();

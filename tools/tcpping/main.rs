@@ -189,6 +189,10 @@ impl Plan {
             }
         }
         let resolver = Resolver::new(found.list, cli.dns_timeout);
+        let applied = netdiag_common::tcp::applied_connect_timeout(cli.timeout);
+        if let Some(warning) = &applied.warning {
+            eprintln!("tcpping: warning: {warning}");
+        }
         let display = target.display();
         Ok(Self {
             display,
@@ -198,7 +202,7 @@ impl Plan {
             family,
             resolver,
             connect: ConnectOptions {
-                timeout: cli.timeout,
+                timeout: applied.timeout,
                 source: cli.source,
                 interface: cli.interface,
                 close: if cli.graceful { CloseMode::Graceful } else { CloseMode::Reset },
@@ -251,7 +255,7 @@ fn main() -> ExitCode {
 /// Runs the attempts, printing as it goes; true when the run passes the exit-code rules.
 async fn run(plan: &Plan) -> io::Result<bool> {
     let mut out = io::stdout().lock();
-    let mut record = RunRecord::default();
+    let mut record = RunRecord { timeout: Some(plan.connect.timeout), ..RunRecord::default() };
     let interrupted = cli::interrupted();
     tokio::pin!(interrupted);
     let progress = io::stderr().is_terminal();

@@ -105,6 +105,7 @@ pub fn servers_for_tool(
     };
     let env_without_timeout = |name: &str| if name == ENV_DNS_TIMEOUT { None } else { env(name) };
     let mut list = if explicit.is_empty() {
+        warnings.extend(blank_website_dns_server(env));
         match servers_for_app(None, &env_without_timeout, resolv_conf) {
             Ok(list) => list,
             Err(e @ ServerError::BadServer { .. }) => return Err(e),
@@ -189,7 +190,17 @@ pub fn servers_for_app(
     }
     let mut list = system_servers(resolv_conf)?;
     list.env_timeout = env_timeout;
+    list.warnings.extend(blank_website_dns_server(env));
     Ok(list)
+}
+
+/// A `WEBSITE_DNS_SERVER` that is set but names no server (only commas or spaces) is a broken
+/// setting, not an absent one: say so rather than fall back to the system's servers silently.
+pub fn blank_website_dns_server(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let value = env(ENV_DNS_SERVER).filter(|v| !v.is_empty())?;
+    value.split(',').all(|entry| entry.trim().is_empty()).then(|| {
+        format!("{ENV_DNS_SERVER} is set but names no server (only separators or spaces); the system's servers are used instead")
+    })
 }
 
 /// The longest per-server DNS timeout any tool applies. Far beyond any resolver's patience,
@@ -494,6 +505,14 @@ mod tests {
         assert_eq!(got.list.servers, [addr("127.0.0.2:53")]);
         assert_eq!(got.list.timeout(None), crate::dns::DEFAULT_TIMEOUT);
         assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);
+
+        for blank in [",", " , ,", "   "] {
+            let got = servers_for_tool(&[], &env_of(&[(ENV_DNS_SERVER, blank)]), missing).unwrap();
+            assert!(got.list.servers.is_empty());
+            assert!(got.warnings[0].contains("names no server"), "{blank:?}: {:?}", got.warnings);
+        }
+        assert_eq!(blank_website_dns_server(&env_of(&[(ENV_DNS_SERVER, "")])), None);
+        assert_eq!(blank_website_dns_server(&env_of(&[(ENV_DNS_SERVER, "10.0.0.1")])), None);
 
         let got = servers_for_tool(&[], &env_of(&[]), missing).unwrap();
         assert!(got.list.servers.is_empty());

@@ -236,7 +236,11 @@ pub fn render_text(
                 render_authority(w, answer, opts)?;
             }
         }
-        (Err(LookupError::NoServers), _) => writeln!(w, "*** No DNS servers to ask")?,
+        (Err(LookupError::NoServers), _) => writeln!(
+            w,
+            "*** No DNS servers to ask (none configured in {}): set WEBSITE_DNS_SERVER or fix resolv.conf [no_dns_servers]",
+            lookup.servers.source
+        )?,
         (Err(_), _) | (Ok(_), None) => {
             let asked = lookup.attempts.len();
             let all_timed_out = lookup.attempts.iter().all(|a| matches!(a.outcome, Outcome::TimedOut { .. }));

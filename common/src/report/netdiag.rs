@@ -136,6 +136,12 @@ fn opt(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("(not set)")
 }
 
+/// `10.0.0.0/24 via 10.0.0.1 dev eth0 metric 0`, as `ip route` writes it.
+fn route_line(r: &Route) -> String {
+    let via = r.gateway.map(|g| format!("via {g} ")).unwrap_or_default();
+    format!("{}/{} {via}dev {} metric {}", r.destination, r.prefix_len, r.interface, r.metric)
+}
+
 pub fn write_env_text(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<()> {
     let s = &snapshot.settings;
     writeln!(w, "App Service settings")?;
@@ -197,7 +203,11 @@ pub fn write_env_text(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
     if !s.warnings.is_empty() {
         writeln!(w, "\nWarnings")?;
         for warn in &s.warnings {
-            writeln!(w, "  {}={}: {}", warn.setting, warn.value, warn.problem)?;
+            if warn.value.is_empty() {
+                writeln!(w, "  {}: {}", warn.setting, warn.problem)?;
+            } else {
+                writeln!(w, "  {}={}: {}", warn.setting, warn.value, warn.problem)?;
+            }
         }
     }
 
@@ -215,16 +225,24 @@ pub fn write_env_text(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
     match &snapshot.routes {
         Ok(_) => {
             let defaults = default_routes(snapshot);
-            if defaults.is_empty() {
-                writeln!(w, "  (none: only directly connected networks are reachable)")?;
+            let via_gateway: Vec<&Route> = snapshot
+                .routes
+                .as_ref()
+                .map(|t| t.routes.iter().filter(|r| r.gateway.is_some()).collect())
+                .unwrap_or_default();
+            match (defaults.is_empty(), via_gateway.is_empty()) {
+                (true, true) => writeln!(w, "  (none: only directly connected networks are reachable)")?,
+                (true, false) => {
+                    // Saying "only directly connected" here would contradict these routes.
+                    writeln!(w, "  (none; beyond directly connected networks, only these are reachable:)")?;
+                    for r in via_gateway {
+                        writeln!(w, "  {}", route_line(r))?;
+                    }
+                }
+                (false, _) => {}
             }
             for r in defaults {
-                let via = r.gateway.map(|g| format!("via {g} ")).unwrap_or_default();
-                writeln!(
-                    w,
-                    "  {}/{} {via}dev {} metric {}",
-                    r.destination, r.prefix_len, r.interface, r.metric
-                )?;
+                writeln!(w, "  {}", route_line(r))?;
             }
         }
         Err(e) => writeln!(w, "  unknown: {e}")?,
@@ -311,11 +329,7 @@ fn ms_text(d: Duration) -> String {
 }
 
 fn secs_text(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{} s", d.as_secs())
-    } else {
-        humantime::format_duration(d).to_string()
-    }
+    crate::wording::seconds(d)
 }
 
 fn environment_line(e: &EnvironmentStage) -> String {
@@ -330,8 +344,10 @@ fn environment_line(e: &EnvironmentStage) -> String {
 
 fn dns_servers_line(e: &EnvironmentStage) -> String {
     let list: Vec<String> = e.dns_servers.iter().map(ToString::to_string).collect();
-    let list = if list.is_empty() { "(none)".to_owned() } else { list.join(", ") };
-    format!("{list} from {}, {} per server", e.dns_servers_source, secs_text(e.dns_timeout))
+    if list.is_empty() {
+        return format!("none configured in {}", e.dns_servers_source);
+    }
+    format!("{} from {}, {} per server", list.join(", "), e.dns_servers_source, secs_text(e.dns_timeout))
 }
 
 fn route_text(r: &RouteStage) -> String {
@@ -361,9 +377,10 @@ fn route_text(r: &RouteStage) -> String {
 fn tcp_text(a: &AddressStage) -> String {
     match (&a.tcp, &a.tcp_skipped) {
         (Some(t), _) if t.connected => format!(
-            "connected in {}{}",
+            "connected in {}{}{}",
             ms_text(t.elapsed),
-            t.local.map(|l| format!(" from {l}")).unwrap_or_default()
+            t.local.map(|l| format!(" from {l}")).unwrap_or_default(),
+            if t.reset_by_peer { ", then reset by the peer" } else { "" }
         ),
         // A timeout's message already says how long it waited.
         (Some(t), _) if t.class == Some("timed_out") => {
@@ -408,7 +425,12 @@ pub fn write_target_text(w: &mut dyn Write, r: &TargetReport, color: bool) -> io
                 "no_servers" => "no DNS servers to ask".to_owned(),
                 _ => "no server answered".to_owned(),
             };
-            writeln!(w, "Resolved:     {result}{chain} in {}", ms_text(d.elapsed))?;
+            if d.result == "no_servers" {
+                // Nothing was asked, so there is no time to report.
+                writeln!(w, "Resolved:     {result}")?;
+            } else {
+                writeln!(w, "Resolved:     {result}{chain} in {}", ms_text(d.elapsed))?;
+            }
             if d.addresses_not_probed > 0 {
                 writeln!(
                     w,
@@ -566,6 +588,9 @@ pub struct TncView {
     #[serde(rename = "ConnectTimeMs")]
     pub connect_time_ms: Option<f64>,
     pub failure_class: Option<String>,
+    /// The TCP connect timeout that really applied (after any platform limit).
+    #[serde(rename = "TimeoutMs")]
+    pub timeout_ms: f64,
     /// The lines Test-NetConnection writes as warnings, without the `WARNING: ` prefix.
     pub warnings: Vec<String>,
 }
@@ -609,6 +634,7 @@ impl TncView {
             tcp_test_succeeded: connected,
             connect_time_ms: tcp.filter(|t| t.connected).map(|t| crate::millis::ms(t.elapsed)),
             failure_class,
+            timeout_ms: crate::millis::ms(r.environment.tcp_timeout),
             warnings,
         }
     }
@@ -716,6 +742,7 @@ mod tests {
             tcp_test_succeeded: succeeded,
             connect_time_ms: succeeded.then_some(1.5),
             failure_class: (!succeeded).then(|| "timed_out".to_owned()),
+            timeout_ms: 21000.0,
             warnings: if succeeded { vec![] } else { vec!["TCP connect to (10.0.2.5 : 1433) failed".into()] },
         }
     }
@@ -744,6 +771,7 @@ mod tests {
         assert_eq!(v["TcpTestSucceeded"], true);
         assert_eq!(v["NameResolutionResults"][1], "fd00::5");
         assert_eq!(v["NextHop"], "0.0.0.0");
+        assert_eq!(v["TimeoutMs"], 21000.0);
     }
 
     #[test]
@@ -769,6 +797,33 @@ mod tests {
         assert_eq!(v["available_addresses"], 11);
         assert_eq!(v["verdict"], "below_recommendation");
         assert_eq!(v["reserved_addresses"][4], "10.0.0.15");
+    }
+
+    #[test]
+    fn env_text_never_contradicts_its_own_evidence() {
+        let mut settings = AppSettings::default();
+        settings.warnings.push(crate::env::SettingWarning {
+            setting: "DNS servers".into(),
+            value: String::new(),
+            problem: "cannot read /etc/resolv.conf".into(),
+        });
+        let snap = EnvSnapshot {
+            settings,
+            interfaces: Ok(vec![]),
+            // No default route, but 100.64.0.0/24 through 10.77.0.2.
+            routes: Ok(RouteTable::parse_proc_ipv4(
+                "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n \
+                 eth0\t00004064\t02004D0A\t0003\t0\t0\t0\t00FFFFFF\n \
+                 eth0\t00004D0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\n",
+            )),
+            dns_servers: Some(vec![]),
+            route_checks: vec![],
+        };
+        let t = text(|w| write_env_text(w, &snap));
+        assert!(!t.contains("only directly connected networks are reachable"), "{t}");
+        assert!(t.contains("100.64.0.0/24 via 10.77.0.2 dev eth0"), "{t}");
+        assert!(t.contains("  DNS servers: cannot read /etc/resolv.conf\n"), "{t}");
+        assert!(!t.contains("=:"), "{t}");
     }
 
     #[test]

@@ -45,7 +45,15 @@ pub fn render_attempt_text(
     new_ip: Option<IpAddr>,
 ) -> io::Result<()> {
     match &attempt.result {
-        Ok(()) => write!(w, "Connected to {target}, time taken: {}", format_ms(attempt.connect_time))?,
+        Ok(()) => {
+            write!(w, "Connected to {target}, time taken: {}", format_ms(attempt.connect_time))?;
+            if attempt.reset_by_peer {
+                write!(
+                    w,
+                    ", then reset by the peer (it accepted and closed at once: look at the application or a proxy in front of it)"
+                )?;
+            }
+        }
         Err(failure) => {
             write!(w, "Connection attempt failed: {failure} [{}]: {}", failure.kind(), failure.hint())?;
         }
@@ -92,6 +100,9 @@ pub fn render_summary_text(w: &mut impl Write, run: &RunRecord) -> io::Result<()
         let parts: Vec<String> = run.failures.iter().map(|(class, n)| format!("{class} {n}")).collect();
         writeln!(w, "Failures: {}", parts.join(", "))?;
     }
+    if let Some(timeout) = run.timeout {
+        writeln!(w, "Timeout: {} per attempt", crate::wording::seconds(timeout))?;
+    }
     if let Some(waited) = run.abandoned_after {
         writeln!(
             w,
@@ -120,6 +131,8 @@ pub struct AttemptRecord<'a> {
     pub connect_ms: Option<f64>,
     /// The kernel's own RTT estimate for the handshake (Linux, successful attempts only).
     pub kernel_rtt_ms: Option<f64>,
+    /// Connected, then the peer reset the connection at once.
+    pub reset_by_peer: bool,
     pub class: Option<&'static str>,
     pub error: Option<String>,
     pub hint: Option<&'static str>,
@@ -167,6 +180,7 @@ impl<'a> AttemptRecord<'a> {
             // No connect happens when the name did not resolve.
             connect_ms: attempt.remote.map(|_| ms(attempt.connect_time)),
             kernel_rtt_ms: attempt.kernel_rtt.map(ms),
+            reset_by_peer: attempt.reset_by_peer,
             class: failure.map(|f| f.kind().id()),
             error: failure.map(ToString::to_string),
             hint: failure.map(|f| f.hint()),
@@ -208,6 +222,8 @@ pub struct SummaryRecord<'a> {
     pub interrupted: bool,
     /// How long the attempt in flight at Ctrl-C had waited (not counted); null otherwise.
     pub abandoned_after_ms: Option<f64>,
+    /// The connect timeout that really applied to each attempt.
+    pub timeout_ms: Option<f64>,
 }
 
 impl<'a> SummaryRecord<'a> {
@@ -232,6 +248,7 @@ impl<'a> SummaryRecord<'a> {
             failures_by_class: run.failures.iter().map(|(class, n)| (class.id(), *n)).collect(),
             interrupted: run.interrupted,
             abandoned_after_ms: run.abandoned_after.map(ms),
+            timeout_ms: run.timeout.map(ms),
         }
     }
 }
@@ -264,6 +281,7 @@ mod tests {
             local: Some("127.0.0.1:40000".parse().unwrap()),
             connect_time: Duration::from_micros(micros),
             kernel_rtt: None,
+            reset_by_peer: false,
             result,
             dns: None,
         }
@@ -309,11 +327,16 @@ mod tests {
             text(|w| render_attempt_text(w, "db.example:1433", &refused, None)),
             "Connection attempt failed: connection refused [refused]: the host answered, but nothing listens on that port (or a firewall rejects it)\n"
         );
+        let reset = Attempt { reset_by_peer: true, ..ok.clone() };
+        assert!(
+            text(|w| render_attempt_text(w, "db.example:1433", &reset, None))
+                .starts_with("Connected to db.example:1433, time taken: 0.412ms, then reset by the peer"),
+        );
         assert_eq!(
             text(|w| render_attempt_text(w, "db.example:1433", &ok, Some("127.0.0.2".parse().unwrap()))),
             "Connected to db.example:1433, time taken: 0.412ms [new IP 127.0.0.2]\n"
         );
-        let mut run = RunRecord::default();
+        let mut run = RunRecord { timeout: Some(Duration::from_millis(2500)), ..RunRecord::default() };
         for a in [&ok, &refused, &attempt(3, 600, Ok(())), &attempt(4, 2_000, Ok(()))] {
             run.record(a);
         }
@@ -321,8 +344,12 @@ mod tests {
             text(|w| render_summary_text(w, &run)),
             "Complete: 3/4 successful attempts (75%). Average success time: 1.004ms\n\
              Statistics: min/avg/max/mdev = 0.412/1.004/2.000/0.708 ms, p50 = 0.600 ms, p95 = 2.000 ms, loss = 25% (1/4 failed)\n\
-             Failures: refused 1\n"
+             Failures: refused 1\n\
+             Timeout: 2.5 s per attempt\n"
         );
+        let v: serde_json::Value =
+            serde_json::from_str(&text(|w| render_summary_json(w, "db.example:1433", &run))).unwrap();
+        assert_eq!(v["timeout_ms"], 2500.0);
     }
 
     #[test]
