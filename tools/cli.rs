@@ -4,6 +4,7 @@
 
 use std::io;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Exit code for bad usage or input, in every tool.
 pub const USAGE: u8 = 2;
@@ -29,13 +30,63 @@ fn usage_error(tool: &str, err: &clap::Error) -> ExitCode {
     let first_paragraph: Vec<&str> =
         rendered.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
     let message = first_paragraph.join(" ");
-    eprintln!("{tool}: {} (see --help)", message.strip_prefix("error: ").unwrap_or(&message));
+    let message = netdiag_common::sanitize::escape_for_terminal(
+        message.strip_prefix("error: ").unwrap_or(&message),
+        1000,
+    );
+    stderr_line(format_args!("{tool}: {message} (see --help)"));
     ExitCode::from(USAGE)
+}
+
+/// The longest wait any option accepts (`-i`, `-w`, `--timeout`, `--dns-timeout`). Longer is
+/// a typo rather than a plan, and far longer (`1e19`, 2^63 s) cannot even be added to a clock.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A duration option: humantime (`500ms`, `2s`, `1m`) or a bare number of seconds (`0.5`, as
+/// in ping); zero is allowed, more than [`MAX_DURATION`] is bad input.
+pub fn duration(text: &str) -> Result<Duration, String> {
+    let shown = netdiag_common::sanitize::escape_for_terminal(text, 40);
+    let parsed = match text.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => {
+            // Compared as a number first: 1e19 s does not even fit in a Duration.
+            if secs > MAX_DURATION.as_secs_f64() { Duration::MAX } else { Duration::from_secs_f64(secs) }
+        }
+        Ok(_) => return Err(format!("'{shown}' is not a number of seconds of zero or more")),
+        Err(_) => humantime::parse_duration(text.trim())
+            .map_err(|e| format!("'{shown}' is not a duration ({e}); try 500ms, 2s or 1m"))?,
+    };
+    if parsed > MAX_DURATION {
+        return Err(format!("'{shown}' is longer than the limit of 24h"));
+    }
+    Ok(parsed)
+}
+
+/// A duration option that must be greater than zero (timeouts).
+pub fn positive_duration(text: &str) -> Result<Duration, String> {
+    match duration(text)? {
+        Duration::ZERO => Err(format!(
+            "'{}' must be greater than zero",
+            netdiag_common::sanitize::escape_for_terminal(text, 40)
+        )),
+        d => Ok(d),
+    }
+}
+
+/// Writes one line to stderr and ignores failure: a closed or broken stderr (`2>&-`, a log
+/// reader that went away) must never abort a tool, least of all before its report on stdout
+/// is written. `eprintln!` panics in that case.
+pub fn stderr_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    // Warnings quote settings and servers' names: one inert line whatever they hold.
+    let line = netdiag_common::sanitize::escape_for_terminal(&line.to_string(), 4000);
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 /// Prints one line for bad input and returns the usage exit code.
 pub fn bad_input(tool: &str, message: impl std::fmt::Display) -> u8 {
-    eprintln!("{tool}: {message}");
+    // The message quotes what the user typed, which may hold escape sequences or newlines.
+    let message = netdiag_common::sanitize::escape_for_terminal(&message.to_string(), 1000);
+    stderr_line(format_args!("{tool}: {message}"));
     USAGE
 }
 
@@ -46,7 +97,14 @@ pub fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let filter = match verbose {
         0 if std::env::var_os("RUST_LOG").is_none() => return,
-        0 => EnvFilter::from_default_env(),
+        // Not `from_default_env`: it complains about a bad directive with `eprintln!`.
+        0 => match EnvFilter::try_from_default_env() {
+            Ok(filter) => filter,
+            Err(err) => {
+                stderr_line(format_args!("warning: RUST_LOG ignored: {err}"));
+                return;
+            }
+        },
         1 => EnvFilter::new("debug"),
         _ => EnvFilter::new("trace"),
     };
@@ -54,6 +112,9 @@ pub fn init_tracing(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(io::stderr)
         .with_target(false)
+        // Its own complaint about a failed write would go to the same broken stderr, with
+        // `eprintln!`, which panics.
+        .log_internal_errors(false)
         .try_init();
 }
 
@@ -61,7 +122,7 @@ pub fn init_tracing(verbose: u8) {
 /// starts faster than a pool.
 pub fn runtime(tool: &str) -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|err| {
-        eprintln!("{tool}: cannot start the async runtime: {err}");
+        stderr_line(format_args!("{tool}: cannot start the async runtime: {err}"));
         ExitCode::from(1)
     })
 }
@@ -73,7 +134,7 @@ pub fn finish(tool: &str, written: io::Result<u8>) -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("{tool}: cannot write output: {err}");
+            stderr_line(format_args!("{tool}: cannot write output: {err}"));
             ExitCode::from(1)
         }
     }

@@ -519,7 +519,7 @@ pub async fn check_dependencies(
     for setting in &settings.connection_strings {
         match setting.dependencies() {
             Ok(deps) => found.extend(deps),
-            Err(e) => unparsed.push(UnparsedSetting { setting: setting.name.clone(), error: e.to_string() }),
+            Err(e) => unparsed.push(UnparsedSetting { setting: setting.name.clone(), error: e.problem() }),
         }
     }
     let mut targets: Vec<Target> = Vec::new();

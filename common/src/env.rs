@@ -34,7 +34,7 @@ impl ConnectionSetting {
     }
 
     pub fn redacted(&self) -> String {
-        connstr::redact(&self.value)
+        connstr::redact_setting(&self.name, &self.value)
     }
 
     /// The host:port dependencies it names.
@@ -84,7 +84,9 @@ pub struct AppSettings {
     pub site_name: Option<String>,
     pub region: Option<String>,
     pub sku: Option<String>,
-    /// Every setting that holds a connection string, sorted by name.
+    /// Every setting that names a dependency or may hold a secret, sorted by name: connection
+    /// strings, Key Vault references, identity-based connections (`X__accountName`, ...) and a
+    /// `WEBSITE_RUN_FROM_PACKAGE` URL.
     pub connection_strings: Vec<ConnectionSetting>,
     pub warnings: Vec<SettingWarning>,
 }
@@ -104,6 +106,16 @@ pub const CONNECTION_STRING_PREFIXES: [&str; 11] = [
     "APIHUBCONNSTR_",
 ];
 
+/// True for the settings that name dependencies and are shown redacted: connection strings by
+/// name, identity-based connections, Key Vault references and a `WEBSITE_RUN_FROM_PACKAGE`
+/// URL (which carries a SAS token).
+pub fn is_dependency_setting(name: &str, value: &str) -> bool {
+    is_connection_string_setting(name)
+        || connstr::identity_suffix(name).is_some()
+        || connstr::is_key_vault_reference(value)
+        || (name.eq_ignore_ascii_case(connstr::RUN_FROM_PACKAGE) && value.contains("://"))
+}
+
 /// True for the settings treated as connection strings (and so as secrets).
 pub fn is_connection_string_setting(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -111,9 +123,9 @@ pub fn is_connection_string_setting(name: &str) -> bool {
         || name == "AzureWebJobsDashboard"
         || lower.contains("connectionstring")
         || lower.contains("connection_string")
-        || CONNECTION_STRING_PREFIXES
-            .iter()
-            .any(|p| name.len() > p.len() && name[..p.len()].eq_ignore_ascii_case(p))
+        || CONNECTION_STRING_PREFIXES.iter().any(|p| {
+            name.len() > p.len() && name.is_char_boundary(p.len()) && name[..p.len()].eq_ignore_ascii_case(p)
+        })
 }
 
 impl AppSettings {
@@ -172,15 +184,15 @@ impl AppSettings {
 
         let mut connection_strings: Vec<ConnectionSetting> = names
             .iter()
-            .filter(|n| is_connection_string_setting(n))
-            .filter_map(|n| non_empty(n).map(|v| ConnectionSetting::new(n.clone(), v)))
+            .filter_map(|n| non_empty(n).map(|v| (n, v)))
+            .filter(|(n, v)| is_dependency_setting(n, v))
+            .map(|(n, v)| ConnectionSetting::new(n.clone(), v))
             .collect();
         connection_strings.sort_by(|a, b| a.name.cmp(&b.name));
         connection_strings.dedup_by(|a, b| a.name == b.name);
         for cs in &connection_strings {
             if let Err(e) = cs.dependencies() {
-                let connstr::ConnStrError::Invalid { problem, .. } = e;
-                warn(&cs.name, &cs.redacted(), &problem);
+                warn(&cs.name, &cs.redacted(), &e.problem());
             }
         }
 
@@ -208,7 +220,10 @@ impl AppSettings {
             match (key.into_string(), value.into_string()) {
                 (Ok(k), Ok(_)) => names.push(k),
                 (Ok(k), Err(_)) => bad.push(k),
-                (Err(k), _) => bad.push(k.to_string_lossy().into_owned()),
+                // Shown escaped (`\xff`), as any name that cannot be printed as it is.
+                (Err(k), _) => {
+                    bad.push(crate::sanitize::escape_bytes_for_terminal(k.as_encoded_bytes(), 200))
+                }
             }
         }
         let mut settings = Self::from_env(&|name| std::env::var(name).ok(), &names);

@@ -6,7 +6,9 @@
 // Shared parsing and units.
 pub mod millis;
 pub mod name;
+pub mod sanitize;
 pub mod target;
+pub mod targets_file;
 pub mod timestamp;
 pub mod wording;
 

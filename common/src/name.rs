@@ -10,22 +10,28 @@ pub const MAX_NAME_LEN: usize = 253;
 pub const MAX_LABEL_LEN: usize = 63;
 
 /// Why a host name was rejected.
+/// A name as typed, inside an error: escaped and cut, so a megabyte or an escape sequence
+/// typed by mistake stays one readable line.
+fn shown(text: &str) -> String {
+    crate::sanitize::escape_for_terminal(text, 80)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NameError {
     #[error("the host name is empty")]
     Empty,
-    #[error("host name '{name}' is {len} characters long; the limit is {MAX_NAME_LEN}")]
+    #[error("host name '{}' is {len} characters long; the limit is {MAX_NAME_LEN}", shown(.name))]
     TooLong { name: String, len: usize },
-    #[error("label '{label}' of host name '{name}' is {len} characters long; the limit is {MAX_LABEL_LEN}")]
+    #[error("label '{}' of host name '{}' is {len} characters long; the limit is {MAX_LABEL_LEN}", shown(.label), shown(.name))]
     LabelTooLong { name: String, label: String, len: usize },
-    #[error("host name '{name}' has an empty label (two dots in a row, or a leading dot)")]
+    #[error("host name '{}' has an empty label (two dots in a row, or a leading dot)", shown(.name))]
     EmptyLabel { name: String },
-    #[error("host name '{name}' contains the illegal character {ch:?}")]
+    #[error("host name '{}' contains the illegal character {ch:?}", shown(.name))]
     IllegalChar { name: String, ch: char },
-    #[error("label '{label}' of host name '{name}' starts or ends with a hyphen")]
+    #[error("label '{}' of host name '{}' starts or ends with a hyphen", shown(.label), shown(.name))]
     HyphenAtEdge { name: String, label: String },
-    #[error("host name '{name}' is not a valid international name")]
+    #[error("host name '{}' is not a valid international name", shown(.name))]
     Idna { name: String },
 }
 

@@ -171,18 +171,23 @@ fn split_host_port(target: &str) -> Result<(&str, Option<&str>), TargetError> {
 }
 
 /// Why a target was rejected. Every message names the offending text.
+/// Input as typed, inside an error: escaped and cut.
+fn shown(text: &str) -> String {
+    crate::sanitize::escape_for_terminal(text, 80)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TargetError {
     #[error("the host is empty")]
     EmptyHost,
-    #[error("invalid port '{0}': expected a number from 1 to 65535")]
+    #[error("invalid port '{}': expected a number from 1 to 65535", shown(.0))]
     BadPort(String),
-    #[error("'{0}' gives a port twice: use host:port or host port, not both")]
+    #[error("'{}' gives a port twice: use host:port or host port, not both", shown(.0))]
     PortTwice(String),
-    #[error("unbalanced brackets in '{0}': write an IPv6 address with a port as [address]:port")]
+    #[error("unbalanced brackets in '{}': write an IPv6 address with a port as [address]:port", shown(.0))]
     Unbalanced(String),
-    #[error("'{0}' is not a valid IPv6 address")]
+    #[error("'{}' is not a valid IPv6 address", shown(.0))]
     BadIpv6(String),
     #[error(transparent)]
     Name(#[from] NameError),

@@ -55,7 +55,7 @@ struct Cli {
     #[arg(long)]
     tcp: bool,
     /// Time given to each server (e.g. 3s, 500ms) [default: WEBSITE_DNS_TIMEOUT seconds, else 3s].
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = cli::positive_duration)]
     timeout: Option<Duration>,
     /// Print one JSON document with every server's outcome.
     #[arg(long)]
@@ -96,11 +96,11 @@ fn main() -> ExitCode {
     let server_list = match servers::servers_for_tool(&explicit, &env, &servers::default_resolv_conf()) {
         Ok(found) => {
             for warning in &found.warnings {
-                eprintln!("{TOOL}: warning: {}", dns::present::terminal_safe(warning));
+                cli::stderr_line(format_args!("{TOOL}: warning: {warning}"));
             }
             found.list
         }
-        Err(e) => return usage_error(dns::present::terminal_safe(&e.to_string())),
+        Err(e) => return usage_error(e),
     };
     let timeout = server_list.timeout(cli.timeout);
     if timeout.is_zero() {
@@ -167,7 +167,7 @@ fn positional(cli: &Cli) -> Result<(String, Option<String>), String> {
     if cli.reverse.is_some()
         && dns::hosts::parse_os_address(input.trim().trim_start_matches('[').trim_end_matches(']')).is_none()
     {
-        return Err(format!("-x needs an IP address, not {}", dns::present::terminal_safe(&input)));
+        return Err(format!("-x needs an IP address, not {input}"));
     }
     Ok((input, server))
 }
@@ -188,7 +188,7 @@ fn parse_target(input: &str, asked: &[String]) -> Result<(QueryTarget, Vec<Recor
         }
         return Ok((QueryTarget::Reverse(ip), vec![RecordKind::PTR]));
     }
-    let name = DomainName::parse(input).map_err(|e| dns::present::terminal_safe(&e.to_string()))?;
+    let name = DomainName::parse(input).map_err(|e| e.to_string())?;
     if types.is_empty() {
         types = vec![RecordKind::A, RecordKind::AAAA];
     }

@@ -14,8 +14,10 @@ use netdiag_common::check::{self, CheckOptions};
 use netdiag_common::dns::{ServerList, servers};
 use netdiag_common::env::{AppSettings, EnvSnapshot};
 use netdiag_common::report::netdiag as report;
+use netdiag_common::sanitize;
 use netdiag_common::subnet::{PlanOs, SubnetPlan, SubnetSpec};
-use netdiag_common::target::{self, Port, Target};
+use netdiag_common::target::{Host, Port, Target};
+use netdiag_common::targets_file::TargetsReader;
 
 #[derive(Parser)]
 #[command(
@@ -79,10 +81,10 @@ struct EnvArgs {
 #[derive(Args)]
 struct ProbeArgs {
     /// TCP connect timeout per address (Windows gives up after 21 s).
-    #[arg(short = 'w', long, default_value = "21s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(short = 'w', long, default_value = "21s", value_parser = cli::positive_duration, value_name = "DURATION")]
     timeout: Duration,
     /// Timeout per DNS server [default: WEBSITE_DNS_TIMEOUT, else 3s, as the platform].
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = cli::positive_duration, value_name = "DURATION")]
     dns_timeout: Option<Duration>,
     /// Ask these DNS servers, in this order, instead of the app's own (repeatable). The hosts
     /// file is then skipped.
@@ -241,9 +243,9 @@ fn run(command: Command) -> io::Result<u8> {
     Ok(code)
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 500ms, 3s, 1m)"))?;
-    if d.is_zero() { Err("must be greater than zero".into()) } else { Ok(d) }
+/// User input quoted in a message: escaped, and cut so the reason after it still shows.
+fn shown(text: &str) -> String {
+    sanitize::escape_for_terminal(text, 100)
 }
 
 /// Bad input found after clap: one line on stderr, exit 2.
@@ -304,7 +306,7 @@ fn server_list(command: &str, dns_args: &ProbeArgs, need: DnsNeed) -> Result<Ser
             Err(e) => return Err(usage(command, e)),
         };
     for warning in &found.warnings {
-        eprintln!("netdiag {command}: warning: {warning}");
+        cli::stderr_line(format_args!("netdiag {command}: warning: {warning}"));
     }
     Ok(found.list)
 }
@@ -332,13 +334,18 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     for text in &args.targets {
         match Target::parse(text, None, args.port) {
             Ok(t) => targets.push(t),
-            Err(e) => return Ok(usage("check", format_args!("bad target '{text}': {e}"))),
+            Err(e) => return Ok(usage("check", format_args!("bad target '{}': {e}", shown(text)))),
         }
     }
     if let Some(path) = &args.targets_file {
         match read_targets_file(path, args.port) {
             Ok(listed) => targets.extend(listed),
-            Err(message) => return Ok(usage("check", message)),
+            Err(messages) => {
+                for message in messages {
+                    usage("check", message);
+                }
+                return Ok(cli::USAGE);
+            }
         }
     }
     if targets.is_empty() {
@@ -366,18 +373,43 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     Ok(if reports.iter().any(|r| r.failed) { FAILED } else { OK })
 }
 
-/// Reads `--targets-file`; the error is one line naming the file and, for a bad entry, the
-/// line number.
-fn read_targets_file(path: &std::path::Path, default_port: Port) -> Result<Vec<Target>, String> {
-    let shown = path.display();
-    let text = if path.as_os_str() == "-" {
-        io::read_to_string(io::stdin())
-            .map_err(|e| format!("cannot read targets from standard input: {e}"))?
+/// The most targets one run takes from a file: endless input (`yes | netdiag check -f -`)
+/// must not grow memory without bound.
+const MAX_TARGETS: usize = 100_000;
+/// Bad lines reported before giving up on a file that is probably not a list of targets.
+const MAX_BAD_LINES: usize = 10;
+
+/// Reads `--targets-file` line by line; the errors are one line each, naming the file and the
+/// line, with the line's text escaped and cut.
+fn read_targets_file(path: &std::path::Path, default_port: Port) -> Result<Vec<Target>, Vec<String>> {
+    let shown = sanitize::escape_for_terminal(&path.display().to_string(), 200);
+    let input: Box<dyn io::BufRead> = if path.as_os_str() == "-" {
+        Box::new(io::stdin().lock())
     } else {
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read targets file {shown}: {e}"))?
+        match std::fs::File::open(path) {
+            Ok(file) => Box::new(io::BufReader::new(file)),
+            Err(e) => return Err(vec![format!("cannot read targets file {shown}: {e}")]),
+        }
     };
-    target::parse_target_list(&text, default_port)
-        .map_err(|(line, entry, err)| format!("{shown} line {line}: bad target '{entry}': {err}"))
+    let mut targets = Vec::new();
+    let mut bad = Vec::new();
+    for item in TargetsReader::new(input, default_port) {
+        match item {
+            Ok(_) if targets.len() == MAX_TARGETS => {
+                bad.push(format!("{shown}: more than {MAX_TARGETS} targets; split the list"));
+                break;
+            }
+            Ok(target) => targets.push(target),
+            Err(e) => {
+                bad.push(format!("{shown} {e}"));
+                if bad.len() == MAX_BAD_LINES && !e.is_fatal() {
+                    bad.push(format!("{shown}: giving up after {MAX_BAD_LINES} bad lines"));
+                    break;
+                }
+            }
+        }
+    }
+    if bad.is_empty() { Ok(targets) } else { Err(bad) }
 }
 
 fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
@@ -388,10 +420,10 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
     };
     let target = match Target::parse(&args.host, None, port) {
         Ok(t) if args.port.is_some() && t.port != port => {
-            return Ok(usage("tnc", format_args!("'{}' gives a port and so does -p", args.host)));
+            return Ok(usage("tnc", format_args!("'{}' gives a port and so does -p", shown(&args.host))));
         }
         Ok(t) => t,
-        Err(e) => return Ok(usage("tnc", format_args!("bad host '{}': {e}", args.host))),
+        Err(e) => return Ok(usage("tnc", format_args!("bad host '{}': {e}", shown(&args.host)))),
     };
     let servers = match server_list("tnc", &args.probe, DnsNeed::of([target.host.ip().is_none()])) {
         Ok(s) => s,
@@ -412,7 +444,7 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
         if level == report::TncLevel::Quiet {
             // stdout carries only True/False; PowerShell's warning stream goes to stderr.
             for w in &view.warnings {
-                eprintln!("WARNING: {w}");
+                cli::stderr_line(format_args!("WARNING: {w}"));
             }
         }
         report::write_tnc_text(out, &view, level)?;
@@ -429,7 +461,7 @@ fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
             .iter()
             .filter_map(|c| c.dependencies().ok())
             .flatten()
-            .map(|d| target::Host::parse(&d.host).map_or(true, |h| h.ip().is_none())),
+            .map(|d| Host::parse(&d.host).map_or(true, |h| h.ip().is_none())),
     );
     let servers = match server_list("deps", &args.probe, need) {
         Ok(s) => s,

@@ -90,25 +90,12 @@ struct Cli {
     verbose: u8,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    // A bare number means seconds, as in ping and tcping.
-    if let Ok(secs) = text.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs)
-            .map_err(|_| format!("'{text}' is not a valid number of seconds"));
-    }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("'{text}' is not a duration ({e}); try 500ms, 2s or 1m"))
-}
-
 fn parse_interval(text: &str) -> Result<Duration, String> {
-    parse_duration(text)
+    cli::duration(text)
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
-    match parse_duration(text)? {
-        Duration::ZERO => Err(format!("'{text}': the timeout must be longer than zero")),
-        d => Ok(d),
-    }
+    cli::positive_duration(text)
 }
 
 fn parse_source(text: &str) -> Result<SocketAddr, String> {
@@ -185,7 +172,7 @@ impl Plan {
         // Only a name needs DNS: warnings about its configuration are noise for an address.
         if target.host.ip().is_none() {
             for warning in &found.warnings {
-                eprintln!("tcpping: warning: {warning}");
+                cli::stderr_line(format_args!("tcpping: warning: {warning}"));
             }
         }
         let resolver = Resolver::new(found.list, cli.dns_timeout);

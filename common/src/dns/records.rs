@@ -67,7 +67,7 @@ impl FromStr for RecordKind {
         if let Some((kind, _)) = NAMED.iter().find(|(_, name)| *name == upper) {
             return Ok(*kind);
         }
-        let unknown = || UnknownRecordKind(super::present::terminal_safe(s));
+        let unknown = || UnknownRecordKind(crate::sanitize::escape_for_terminal(s, 80));
         let number: u16 = upper.strip_prefix("TYPE").and_then(|n| n.parse().ok()).ok_or_else(unknown)?;
         // Meta types (OPT, TSIG, AXFR, ANY...) are not questions this tool can answer.
         if number == 0 || number == 41 || (128..=255).contains(&number) {

@@ -222,10 +222,7 @@ pub fn website_dns_timeout_clamped(
     };
     let digits = value.trim();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.bytes().all(|b| b == b'0') {
-        return Err(ServerError::BadTimeout {
-            variable: ENV_DNS_TIMEOUT,
-            value: super::present::terminal_safe(&value),
-        });
+        return Err(ServerError::BadTimeout { variable: ENV_DNS_TIMEOUT, value });
     }
     match digits.parse::<u64>() {
         Ok(secs) if secs <= MAX_DNS_TIMEOUT.as_secs() => Ok((Some(Duration::from_secs(secs)), None)),

@@ -326,7 +326,8 @@ pub fn render_json(
     all_servers: bool,
 ) -> io::Result<()> {
     let result = lookup.result();
-    let input = present::terminal_safe(input);
+    // What the user typed, inert however it was typed (JSON escapes C0, not C1 or bidi marks).
+    let input = crate::sanitize::escape_for_terminal(input, 1000);
     let document = JsonDocument {
         schema_version: JSON_SCHEMA_VERSION,
         tool: "nameresolver",

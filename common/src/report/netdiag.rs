@@ -132,8 +132,9 @@ pub fn write_env_json(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
     write_json(w, &v)
 }
 
-fn opt(v: &Option<String>) -> &str {
-    v.as_deref().unwrap_or("(not set)")
+/// A setting's text as typed, escaped: it is user input bound for a terminal.
+fn opt(v: &Option<String>) -> String {
+    v.as_deref().map_or_else(|| "(not set)".to_owned(), |s| crate::sanitize::escape_for_terminal(s, 200))
 }
 
 /// `10.0.0.0/24 via 10.0.0.1 dev eth0 metric 0`, as `ip route` writes it.
@@ -206,7 +207,8 @@ pub fn write_env_text(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
             if warn.value.is_empty() {
                 writeln!(w, "  {}: {}", warn.setting, warn.problem)?;
             } else {
-                writeln!(w, "  {}={}: {}", warn.setting, warn.value, warn.problem)?;
+                let value = crate::sanitize::escape_for_terminal(&warn.value, 200);
+                writeln!(w, "  {}={value}: {}", warn.setting, warn.problem)?;
             }
         }
     }
