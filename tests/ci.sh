@@ -10,9 +10,9 @@ SUDO=""
 
 echo "== installing test prerequisites"
 $SUDO apt-get update -qq
-# bind9, knot and unbound are installed for their binaries only: the tests start each with a
-# config of their own on loopback. A policy-rc.d for the length of the install keeps the
-# packages from starting their services with Debian's default (recursive) configs.
+# bind9, knot, unbound and prometheus are installed for their binaries only: the tests start
+# each with a config of their own on loopback. A policy-rc.d for the length of the install keeps
+# the packages from starting their services with Debian's default configs.
 POLICY=/usr/sbin/policy-rc.d
 OUR_POLICY=""
 if [ ! -e "$POLICY" ]; then
@@ -22,7 +22,8 @@ if [ ! -e "$POLICY" ]; then
     trap '$SUDO rm -f "$POLICY"' EXIT
 fi
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    iproute2 iptables dnsmasq-base procps bind9 bind9-utils knot knot-dnsutils unbound >/dev/null
+    iproute2 iptables dnsmasq-base procps prometheus openssl curl \
+    bind9 bind9-utils knot knot-dnsutils unbound >/dev/null
 if [ -n "$OUR_POLICY" ]; then
     $SUDO rm -f "$POLICY"
     trap - EXIT

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 #[path = "../cli.rs"]
 mod cli;
+mod serve;
 
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -58,6 +59,9 @@ enum Command {
     Deps(DepsArgs),
     /// Size a virtual network integration subnet: addresses Azure keeps, instances it fits.
     Subnet(SubnetArgs),
+    /// Prometheus exporter: /probe?target=HOST[:PORT]&module=tcp|dns|check, drop-in for
+    /// blackbox_exporter's scrape config, with the failure class and findings as metrics.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Args)]
@@ -238,6 +242,7 @@ fn run(command: Command) -> io::Result<u8> {
         Command::Check(args) => check(args, &mut out)?,
         Command::Tnc(args) => tnc(args, &mut out)?,
         Command::Deps(args) => deps(args, &mut out)?,
+        Command::Serve(args) => serve::serve(args),
     };
     out.flush()?;
     Ok(code)
