@@ -99,8 +99,8 @@ fn check_ids(w: &World, args: &[&str], env: &[(&str, &str)], code: i32) -> (Vec<
     all.extend_from_slice(args);
     let r = netdiag_in(&w.lab.app, &all, env);
     r.expect_code(code);
-    let doc = r.json();
-    assert_eq!(doc["schema"], "netdiag.check/1", "{r}");
+    let doc = r.stream();
+    assert_eq!(doc["schema"], 2, "{r}");
     let target = doc["targets"][0].clone();
     println!("scenario {args:?}: {:.0} ms, findings {:?}", r.elapsed.as_secs_f64() * 1000.0, ids(&target));
     (ids(&target), target, r)
@@ -206,7 +206,7 @@ fn targets_are_checked_concurrently() {
     ];
     let r = netdiag_in(&w.lab.app, &args, &[APP_DNS]);
     r.expect_code(1);
-    let doc = r.json();
+    let doc = r.stream();
     let targets = doc["targets"].as_array().unwrap();
     assert_eq!(targets.len(), 4);
     for t in &targets[..3] {
@@ -226,7 +226,7 @@ fn targets_are_checked_concurrently() {
     w.lab.vnet.iptables(&format!("-A INPUT -d {DNS2_ADDR} -p tcp --dport 443 -j DROP"));
     let r = netdiag_in(&w.lab.app, &["check", "--json", "-w", "1s", "multi.netdiag.test"], &[APP_DNS]);
     r.expect_code(1);
-    let t = &r.json()["targets"][0];
+    let t = &r.stream()["targets"][0];
     let addrs = t["addresses"].as_array().unwrap();
     assert_eq!(addrs.len(), 2, "{r}");
     assert!(has(&ids(t), "tcp_connected") && has(&ids(t), "tcp_timed_out"), "{r}");
@@ -321,7 +321,7 @@ fn dns_real_default_timeouts_are_3s_per_server() {
     let (one, two) = (one.join().unwrap(), two.join().unwrap());
 
     one.expect_code(0);
-    let t = &one.json()["targets"][0];
+    let t = &one.stream()["targets"][0];
     assert_eq!(ids(t), ["dns_server_dead", "tcp_connected"], "{one}");
     let dead_ms = t["dns"]["servers"][0]["elapsed_ms"].as_f64().unwrap();
     let dns_ms = t["dns"]["elapsed_ms"].as_f64().unwrap();
@@ -333,7 +333,7 @@ fn dns_real_default_timeouts_are_3s_per_server() {
     assert!((2.8..4.0).contains(&one.elapsed.as_secs_f64()), "{one}");
 
     two.expect_code(1);
-    let t = &two.json()["targets"][0];
+    let t = &two.stream()["targets"][0];
     assert_eq!(ids(t), ["dns_all_servers_timed_out"], "{two}");
     let dns_ms = t["dns"]["elapsed_ms"].as_f64().unwrap();
     println!("real defaults, two dead servers: process {:?}, DNS {dns_ms:.0} ms", two.elapsed);
@@ -402,8 +402,8 @@ fn deps_checks_every_dependency_without_leaking_secrets() {
     let r = netdiag_in(&w.lab.app, &["deps", "--json", "-w", "2s"], &env);
     r.expect_code(1);
     assert_no_secret(&r);
-    let doc = r.json();
-    assert_eq!(doc["schema"], "netdiag.deps/1");
+    let doc = r.stream();
+    assert_eq!(doc["schema"], 2);
     let got: Vec<(String, String, u64, Vec<String>)> = doc["dependencies"]
         .as_array()
         .unwrap()
@@ -466,7 +466,7 @@ fn deps_checks_every_dependency_without_leaking_secrets() {
     assert!(r.stdout().starts_with("No dependencies found"), "{r}");
     let r = netdiag_in(&w.lab.app, &["deps", "--json"], &[APP_DNS]);
     r.expect_code(0);
-    assert_eq!(r.json()["dependencies"], serde_json::json!([]));
+    assert_eq!(r.stream()["dependencies"], serde_json::json!([]));
 }
 
 /// Splits Test-NetConnection's `Name : value` lines, checking every colon sits in one column.

@@ -9,7 +9,7 @@ use std::net::{TcpListener, UdpSocket};
 use std::process::Stdio;
 use std::time::Duration;
 
-use support::{Run, run, tool};
+use support::{Run, TargetsFile, run, tool};
 
 /// Runs netdiag with nothing from this process's environment: an inherited connection string
 /// would make `deps` resolve a name through the machine's resolver.
@@ -80,8 +80,8 @@ fn check_loopback_targets_json_and_exit_codes() {
 
     let r = netdiag(&["check", "--json", &open_addr], &[]);
     r.expect_code(0);
-    let doc = r.json();
-    assert_eq!(doc["schema"], "netdiag.check/1");
+    let doc = r.stream();
+    assert_eq!(doc["schema"], 2);
     assert_eq!(doc["failed"], false);
     let t = &doc["targets"][0];
     assert_eq!(t["target"], open_addr.as_str());
@@ -94,7 +94,7 @@ fn check_loopback_targets_json_and_exit_codes() {
 
     let r = netdiag(&["check", "--json", &open_addr, &closed_addr], &[]);
     r.expect_code(1);
-    let doc = r.json();
+    let doc = r.stream();
     assert_eq!(doc["failed"], true);
     assert_eq!(doc["targets"][1]["failed"], true);
     assert_eq!(doc["targets"][1]["addresses"][0]["tcp"]["class"], "refused");
@@ -106,7 +106,7 @@ fn check_loopback_targets_json_and_exit_codes() {
         &[],
     );
     r.expect_code(1);
-    let t = &r.json()["targets"][0];
+    let t = &r.stream()["targets"][0];
     assert_eq!(t["findings"][0]["id"], "dns_all_servers_failed", "{r}");
     assert_eq!(t["dns"]["servers"][0]["server"], dead.as_str());
     drop(open);
@@ -125,6 +125,10 @@ fn tnc_on_loopback() {
     let r = netdiag(&["tnc", "127.0.0.1", "-p", &port, "--information-level", "QUIET"], &[]);
     r.expect_code(0);
     assert_eq!(r.stdout(), "True\n");
+    let r = netdiag(&["tnc", "127.0.0.1", "-p", &port, "--json"], &[]);
+    r.expect_code(0);
+    let stamp = r.json()["Timestamp"].as_str().unwrap_or_else(|| panic!("{r}")).to_owned();
+    assert!(humantime::parse_rfc3339(&stamp).is_ok() && stamp.ends_with('Z'), "{r}");
     drop(open);
 }
 
@@ -148,29 +152,8 @@ fn closed_stdout_pipe_exits_quietly() {
     assert_eq!(out.status.code(), Some(0), "{err}");
 }
 
-/// A file of targets, removed when the test ends.
-struct TargetsFile(std::path::PathBuf);
-
-impl TargetsFile {
-    fn new(tag: &str, contents: &str) -> Self {
-        let path = std::env::temp_dir().join(format!("netdiag-targets-{tag}-{}", std::process::id()));
-        std::fs::write(&path, contents).unwrap();
-        Self(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TargetsFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 fn target_names(run: &Run) -> Vec<String> {
-    run.json()["targets"]
+    run.stream()["targets"]
         .as_array()
         .unwrap()
         .iter()
@@ -188,7 +171,7 @@ fn targets_come_from_a_file_in_order_after_the_arguments() {
     r.expect_code(1);
     assert_eq!(target_names(&r), [open.clone(), closed.clone(), open.clone()], "{r}");
     let failed: Vec<bool> =
-        r.json()["targets"].as_array().unwrap().iter().map(|t| t["failed"].as_bool().unwrap()).collect();
+        r.stream()["targets"].as_array().unwrap().iter().map(|t| t["failed"].as_bool().unwrap()).collect();
     assert_eq!(failed, [false, true, false], "{r}");
 
     // `-` reads the list from standard input.
@@ -199,9 +182,13 @@ fn targets_come_from_a_file_in_order_after_the_arguments() {
     child.stdin.take().unwrap().write_all(format!("{closed}\n").as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
-    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(doc["targets"][0]["target"], closed.as_str());
-    assert_eq!(doc["targets"][0]["addresses"][0]["tcp"]["class"], "refused");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let records: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 2, "{stdout}");
+    assert_eq!((&records[0]["type"], &records[0]["index"]), (&"target".into(), &0.into()));
+    assert_eq!(records[0]["target"], closed.as_str());
+    assert_eq!(records[0]["addresses"][0]["tcp"]["class"], "refused");
+    assert_eq!(records[1]["type"], "summary");
 }
 
 #[test]
@@ -242,7 +229,7 @@ fn parallel_limits_how_many_targets_wait_at_once() {
     side_by_side.expect_code(1);
     assert!(side_by_side.elapsed < Duration::from_millis(850), "{side_by_side}");
     for run in [&serial, &side_by_side] {
-        for t in run.json()["targets"].as_array().unwrap() {
+        for t in run.stream()["targets"].as_array().unwrap() {
             assert_eq!(t["addresses"][0]["tcp"]["class"], "timed_out", "{run}");
         }
     }
@@ -255,7 +242,7 @@ fn check_of_a_peer_that_accepts_and_resets_never_says_local_error() {
     for _ in 0..40 {
         let r = netdiag(&["check", "--json", &target], &[]);
         r.expect_code(0);
-        let t = &r.json()["targets"][0];
+        let t = &r.stream()["targets"][0];
         let tcp = &t["addresses"][0]["tcp"];
         assert_eq!(tcp["connected"], true, "{r}");
         let ids: Vec<&str> =

@@ -28,7 +28,7 @@ fn deps_reads_every_kind_of_setting_and_lists_what_it_cannot_understand() {
     let r = run(cmd);
     r.expect_code(1);
     assert!(!r.stdout().contains("Qz7SECRET7zQ") && !r.stderr().contains("Qz7SECRET7zQ"), "{r}");
-    let doc = r.json();
+    let doc = r.stream();
     let mut got: Vec<(String, String, String, u64)> = doc["dependencies"]
         .as_array()
         .unwrap()

@@ -55,7 +55,7 @@ fn finding_ids(target: &serde_json::Value) -> Vec<String> {
 fn every_tool_says_no_dns_servers(ns: &Netns, resolv: Resolv, env: &[(&str, &str)]) {
     let r = in_ns(ns, resolv, "netdiag", &["check", "--json", NAME], env);
     r.expect_code(1);
-    let t = &r.json()["targets"][0];
+    let t = &r.stream()["targets"][0];
     assert_eq!(finding_ids(t), ["no_dns_servers"], "{resolv:?}\n{r}");
     assert_eq!(t["dns"]["class"], "no_dns_servers", "{r}");
     assert!(t["findings"][0]["next_step"].as_str().unwrap().contains("WEBSITE_DNS_SERVER"), "{r}");
@@ -70,7 +70,7 @@ fn every_tool_says_no_dns_servers(ns: &Netns, resolv: Resolv, env: &[(&str, &str
     let with_sql = [env, &[SQL]].concat();
     let r = in_ns(ns, resolv, "netdiag", &["deps", "--json"], &with_sql);
     r.expect_code(1);
-    assert_eq!(finding_ids(&r.json()["dependencies"][0]["check"]), ["no_dns_servers"], "{r}");
+    assert_eq!(finding_ids(&r.stream()["dependencies"][0]["check"]), ["no_dns_servers"], "{r}");
 
     let r = in_ns(ns, resolv, "tcpping", &[&format!("{NAME}:1433"), "-n", "1", "--json"], env);
     r.expect_code(1);
@@ -134,7 +134,7 @@ fn a_malformed_website_dns_server_never_blocks_an_ip_literal() {
 
     let r = in_ns(&lab.app, Resolv::Empty, "netdiag", &["check", "--json", &literal], &bad);
     r.expect_code(0);
-    assert_eq!(finding_ids(&r.json()["targets"][0]), ["tcp_connected"], "{r}");
+    assert_eq!(finding_ids(&r.stream()["targets"][0]), ["tcp_connected"], "{r}");
     assert!(r.stderr().contains("warning: ignoring invalid DNS server"), "{r}");
     let r = in_ns(&lab.app, Resolv::Empty, "netdiag", &["tnc", VNET_ADDR, "-p", "8080", "--json"], &bad);
     r.expect_code(0);
@@ -144,12 +144,12 @@ fn a_malformed_website_dns_server_never_blocks_an_ip_literal() {
     let by_address = [bad[0], ("CUSTOMCONNSTR_cache", "Host=10.77.0.2;Port=8080;Password=NOTASECRET")];
     let r = in_ns(&lab.app, Resolv::Empty, "netdiag", &["deps", "--json"], &by_address);
     r.expect_code(0);
-    assert_eq!(finding_ids(&r.json()["dependencies"][0]["check"]), ["tcp_connected"], "{r}");
+    assert_eq!(finding_ids(&r.stream()["dependencies"][0]["check"]), ["tcp_connected"], "{r}");
 
     // Next to a name, the address is still checked; the name cannot be resolved.
     let r = in_ns(&lab.app, Resolv::Empty, "netdiag", &["check", "--json", NAME, &literal], &bad);
     r.expect_code(1);
-    let doc = r.json();
+    let doc = r.stream();
     let name = &doc["targets"][0];
     assert_eq!(finding_ids(name), ["no_dns_servers"], "{r}");
     assert!(name["findings"][0]["summary"].as_str().unwrap().contains("not-an-ip"), "{r}");

@@ -548,7 +548,9 @@ fn a_real_prometheus_scrapes_the_blackbox_recipe() {
     let instances = [&open, &closed, &hole, &missing, &dead_dns_target];
     let deadline = Instant::now() + Duration::from_secs(60);
     let success = loop {
-        let found: BTreeMap<String, String> = if TcpStream::connect(web).is_ok() {
+        // Prometheus answers 503 until its storage is ready.
+        let ready = TcpStream::connect(web).is_ok() && http_get(web, "/-/ready", &[]).status == 200;
+        let found: BTreeMap<String, String> = if ready {
             query(web, "probe_success")
                 .iter()
                 .map(|r| {

@@ -90,6 +90,31 @@ fn count_may_follow_the_target_and_port() {
     assert_eq!(attempts(&run).len(), 2, "{run}");
 }
 
+/// `2026-11-25T14:05:09.123456Z`: RFC 3339, UTC, microseconds, and close to now.
+fn assert_rfc3339_utc(value: &serde_json::Value) {
+    let text = value.as_str().unwrap_or_else(|| panic!("timestamp is not a string: {value}"));
+    assert!(text.len() == 27 && text.ends_with('Z') && text.as_bytes()[10] == b'T', "{text}");
+    let at = humantime::parse_rfc3339(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    let age = std::time::SystemTime::now().duration_since(at).expect("not in the future");
+    assert!(age < Duration::from_secs(60), "{text}");
+}
+
+#[test]
+fn dash_d_prefixes_each_attempt_line_with_its_time() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let run = tcpping(&[&target, "-n", "2", "-i", "0", "-D"]);
+    run.expect_code(0);
+    let lines: Vec<String> = run.stdout().lines().map(str::to_owned).collect();
+    for line in &lines[..2] {
+        let (stamp, rest) =
+            line.strip_prefix('[').and_then(|l| l.split_once("] ")).unwrap_or_else(|| panic!("{run}"));
+        assert_rfc3339_utc(&serde_json::Value::String(stamp.to_owned()));
+        assert!(rest.starts_with(&format!("Connected to {target}, time taken: ")), "{run}");
+    }
+    assert!(lines[2].starts_with("Complete: 2/2"), "{run}");
+}
+
 #[test]
 fn json_records_field_by_field() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -121,9 +146,11 @@ fn json_records_field_by_field() {
         for absent in ["class", "error", "hint"] {
             assert!(rec[absent].is_null(), "{absent} on success: {rec}");
         }
+        assert_rfc3339_utc(&rec["timestamp"]);
     }
     let sum = summary(&run);
     assert_eq!(sum["schema"], 1);
+    assert_rfc3339_utc(&sum["timestamp"]);
     assert_eq!(sum["target"], target.as_str());
     assert_eq!(
         (sum["attempts"].as_u64(), sum["successes"].as_u64(), sum["failures"].as_u64()),

@@ -248,7 +248,7 @@ fn a_timeout_longer_than_the_kernel_waits_still_applies() {
     assert!(tcp.elapsed >= Duration::from_millis(4900), "the kernel gave up first\n{tcp}");
 
     netdiag.expect_code(1);
-    let t = &netdiag.json()["targets"][0];
+    let t = &netdiag.stream()["targets"][0];
     assert_eq!(t["environment"]["tcp_timeout_ms"], 5000.0, "{netdiag}");
     assert_eq!(t["addresses"][0]["tcp"]["error"], "connection timed out after 5 s", "{netdiag}");
     assert!(netdiag.elapsed >= Duration::from_millis(4900), "{netdiag}");

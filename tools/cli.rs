@@ -140,6 +140,45 @@ pub fn finish(tool: &str, written: io::Result<u8>) -> ExitCode {
     }
 }
 
+/// Runs `work`; when stderr is a terminal and it takes more than a second, a `\r`-updated
+/// `waiting for TARGET... Ns` line on stderr shows the tool is not hung (a 21 s connect timeout
+/// otherwise looks like one). The line is erased when the work ends.
+#[allow(dead_code, reason = "each binary includes this file; nameresolver has no single slow wait")]
+pub async fn with_waiting_line<F: std::future::Future>(target: &str, work: F) -> F::Output {
+    use std::io::{IsTerminal, Write};
+    if !io::stderr().is_terminal() {
+        return work.await;
+    }
+    tokio::pin!(work);
+    let mut waited = 0u64;
+    let output = loop {
+        tokio::select! {
+            done = &mut work => break done,
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
+                waited += 1;
+                let mut err = io::stderr().lock();
+                let _ = write!(err, "\rwaiting for {target}... {waited}s");
+                let _ = err.flush();
+            }
+        }
+    };
+    if waited > 0 {
+        erase_waiting_line();
+    }
+    output
+}
+
+/// Erases the line [`with_waiting_line`] draws, so the next line of output starts clean.
+#[allow(dead_code, reason = "each binary includes this file; nameresolver has no single slow wait")]
+pub fn erase_waiting_line() {
+    use std::io::{IsTerminal, Write};
+    if io::stderr().is_terminal() {
+        let mut err = io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K");
+        let _ = err.flush();
+    }
+}
+
 /// Completes when the user or the system asks the tool to stop: Ctrl-C or Ctrl-Break, and on
 /// Unix also SIGTERM (a service manager, `timeout`) and SIGHUP (a closed SSH session). Every
 /// tool races its work against this, then prints what finished and marks what was cut short.

@@ -6,10 +6,13 @@
 //! kernel picks for each (no packet), and a TCP connect to every address at once. Several
 //! targets run at once too, so a check takes as long as its slowest target.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use serde::Serialize;
 
@@ -21,12 +24,13 @@ use crate::diagnose::{
 use crate::dns::{
     self, AnsweredBy, LookupError, LookupOptions, Outcome, QueryTarget, ServerList, ServerSource,
 };
-use crate::env::AppSettings;
+use crate::env::{AppSettings, EnvError, InterfaceAddress, RouteInfo, RouteTable};
 use crate::target::{Host, Target};
 use crate::tcp::{self, ConnectFailure, ConnectOptions};
 
-/// Version of the `--json` documents of `check` and `deps`; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the `--json` records of `check` and `deps`; bumped on any incompatible change.
+/// 2: NDJSON, one record per target as it finishes, then a summary (1 was one document).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// How to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,19 +42,36 @@ pub struct CheckOptions {
     /// Consulted before any DNS server unless the servers were named explicitly.
     pub hosts_file: Option<PathBuf>,
     /// How many targets are checked at the same time; the rest wait for a free slot, so a
-    /// list of thousands neither runs out of file descriptors nor floods a NAT gateway.
+    /// list of thousands does not flood a NAT gateway.
     pub max_parallel: usize,
+    /// How many sockets (DNS and TCP together) may be open at once: the descriptor budget.
+    pub max_sockets: usize,
     /// How many addresses of one name are routed and connected to; an answer with thousands
-    /// of records must not fan out into thousands of sockets. The rest are counted.
+    /// of records must not fan out into thousands of connects. The rest are counted.
     pub max_addresses: usize,
 }
 
 /// More than any real service publishes for one name, few enough to probe at once.
 pub const DEFAULT_MAX_ADDRESSES: usize = 16;
 
-/// Enough to check a typical app's dependencies all at once, few enough for the default limit
-/// of 1024 open files with two sockets per target.
+/// Enough to check a typical app's dependencies all at once and to keep a list of thousands
+/// moving; the socket budget, not this, keeps descriptors in check.
 pub const DEFAULT_MAX_PARALLEL: usize = 256;
+
+/// Sockets allowed when the caller does not know its descriptor limit: the usual soft limit
+/// of 1024 less room for stdio, the runtime and the files a run reads.
+pub const DEFAULT_MAX_SOCKETS: usize = 1024 - DESCRIPTOR_RESERVE;
+
+/// Descriptors kept out of the socket budget: stdio, the async runtime's own, the targets file,
+/// resolv.conf and hosts file reads, and whatever the process inherited.
+pub const DESCRIPTOR_RESERVE: usize = 64;
+
+/// The socket budget for a descriptor limit (`RLIMIT_NOFILE`'s soft value).
+pub fn socket_budget_for(descriptor_limit: u64) -> usize {
+    let limit = usize::try_from(descriptor_limit).unwrap_or(usize::MAX);
+    // Past a point more sockets only add to the kernel's work, not to throughput.
+    limit.saturating_sub(DESCRIPTOR_RESERVE).clamp(8, 16_384)
+}
 
 impl Default for CheckOptions {
     fn default() -> Self {
@@ -59,6 +80,7 @@ impl Default for CheckOptions {
             dns_timeout: None,
             hosts_file: Some(dns::default_hosts_path()),
             max_parallel: DEFAULT_MAX_PARALLEL,
+            max_sockets: DEFAULT_MAX_SOCKETS,
             max_addresses: DEFAULT_MAX_ADDRESSES,
         }
     }
@@ -68,6 +90,132 @@ impl CheckOptions {
     /// The per-server DNS timeout that applies with these servers.
     pub fn dns_timeout_for(&self, servers: &ServerList) -> Duration {
         servers.timeout(self.dns_timeout)
+    }
+}
+
+/// What a run reads once and shares between its targets: the options, the app's settings and
+/// DNS servers, the interfaces and route table, and the socket budget. Per target only what
+/// depends on the target is asked: its route, its DNS lookup, its TCP connects.
+#[derive(Debug)]
+pub struct RunContext {
+    pub opts: CheckOptions,
+    pub settings: AppSettings,
+    pub servers: ServerList,
+    pub routes: Routes,
+    pub sockets: SocketBudget,
+}
+
+impl RunContext {
+    /// Reads the interfaces and the route table now; everything else is given.
+    pub fn new(opts: CheckOptions, settings: AppSettings, servers: ServerList) -> Self {
+        let sockets = SocketBudget::new(opts.max_sockets);
+        Self { opts, settings, servers, routes: Routes::collect(), sockets }
+    }
+}
+
+/// How many sockets may be open at once, DNS and TCP together. A task waits for a permit
+/// instead of failing with "too many open files", so running out of descriptors never becomes
+/// a target's verdict.
+#[derive(Debug, Clone)]
+pub struct SocketBudget {
+    permits: Arc<Semaphore>,
+    total: usize,
+}
+
+impl SocketBudget {
+    pub fn new(sockets: usize) -> Self {
+        let total = sockets.clamp(1, Semaphore::MAX_PERMITS);
+        Self { permits: Arc::new(Semaphore::new(total)), total }
+    }
+
+    /// Waits until `sockets` more may be opened; they count until the permit is dropped. A
+    /// request larger than the whole budget takes the whole budget rather than wait forever.
+    pub async fn take(&self, sockets: usize) -> Option<OwnedSemaphorePermit> {
+        let wanted = u32::try_from(sockets.min(self.total)).unwrap_or(u32::MAX);
+        // Never closed, so this only waits; `None` would mean a bug, and the caller goes ahead.
+        Arc::clone(&self.permits).acquire_many_owned(wanted).await.ok()
+    }
+
+    pub fn available(&self) -> usize {
+        self.permits.available_permits()
+    }
+}
+
+/// True when an OS error message is the one for "too many open files" (process or system).
+fn out_of_descriptors(message: &str) -> bool {
+    #[cfg(unix)]
+    let codes = [libc::EMFILE, libc::ENFILE];
+    // WSAEMFILE: Winsock's "too many open sockets".
+    #[cfg(not(unix))]
+    let codes = [10024];
+    codes.iter().any(|code| message.contains(&std::io::Error::from_raw_os_error(*code).to_string()))
+}
+
+/// How long to wait before trying again after the OS ran out of descriptors (another
+/// process may hold them; ours are budgeted).
+const DESCRIPTOR_RETRY: Duration = Duration::from_millis(20);
+
+/// The route part of the environment, read once per run: the interfaces and the route table,
+/// and the kernel's source address per route. The kernel is asked (one UDP socket, no packet)
+/// once per route of the table for IPv4, where the source depends on the route alone, and
+/// once per destination for IPv6, whose source address selection also weighs the destination
+/// (RFC 6724). Policy routing (`ip rule`) is not modelled: the table is the main one.
+#[derive(Debug)]
+pub struct Routes {
+    interfaces: Option<Vec<InterfaceAddress>>,
+    table: Option<RouteTable>,
+    sources: Mutex<HashMap<RouteKey, IpAddr>>,
+}
+
+/// What decides the kernel's source address for an IPv4 destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum RouteKey {
+    /// One of this machine's own addresses.
+    Local(IpAddr),
+    /// Loopback (127.0.0.0/8 or ::1) but not an address of an interface.
+    Loopback { v6: bool },
+    /// The index of the route in the table.
+    Table(usize),
+}
+
+impl Routes {
+    pub fn collect() -> Self {
+        let interfaces = crate::env::interfaces().inspect_err(|e| tracing::debug!("interfaces: {e}")).ok();
+        let table = RouteTable::read().inspect_err(|e| tracing::debug!("route table: {e}")).ok();
+        Self { interfaces, table, sources: Mutex::new(HashMap::new()) }
+    }
+
+    fn key(&self, destination: IpAddr) -> Option<RouteKey> {
+        let destination = crate::classify::canonical(destination);
+        if self.interfaces.as_ref()?.iter().any(|i| i.address == destination) {
+            return Some(RouteKey::Local(destination));
+        }
+        if destination.is_loopback() {
+            return Some(RouteKey::Loopback { v6: destination.is_ipv6() });
+        }
+        if destination.is_ipv6() {
+            return None;
+        }
+        let table = self.table.as_ref()?;
+        let route = table.lookup(destination)?;
+        table.routes.iter().position(|r| std::ptr::eq(r, route)).map(RouteKey::Table)
+    }
+
+    /// How the kernel would reach `destination`; a socket only for what the table cannot answer.
+    pub fn route_to(&self, destination: IpAddr) -> Result<RouteInfo, EnvError> {
+        let key = self.key(destination);
+        let known = key.and_then(|k| self.sources.lock().ok().and_then(|m| m.get(&k).copied()));
+        let source = match known {
+            Some(source) => source,
+            None => {
+                let source = crate::env::kernel_source_for(destination)?;
+                if let (Some(k), Ok(mut cache)) = (key, self.sources.lock()) {
+                    cache.insert(k, source);
+                }
+                source
+            }
+        };
+        Ok(crate::env::route_via(destination, source, self.interfaces.as_deref(), self.table.as_ref()))
     }
 }
 
@@ -280,8 +428,17 @@ pub async fn dns_stage(
     (stage, DnsEvidence { servers: evidence, result, cname_chain, hosts_file_answered, servers_source })
 }
 
-fn route_stage(address: IpAddr, private_ip: Option<IpAddr>) -> (RouteStage, RouteEvidence) {
-    let looked_up = crate::env::route_to(address);
+async fn route_stage(address: IpAddr, ctx: &RunContext) -> (RouteStage, RouteEvidence) {
+    let private_ip = ctx.settings.private_ip;
+    let looked_up = loop {
+        let _socket = ctx.sockets.take(1).await;
+        match ctx.routes.route_to(address) {
+            Err(EnvError::RouteQuery { source, .. }) if out_of_descriptors(&source.to_string()) => {
+                tokio::time::sleep(DESCRIPTOR_RETRY).await;
+            }
+            looked_up => break looked_up,
+        }
+    };
     let evidence = RouteEvidence::from_lookup(&looked_up);
     let stage = match &looked_up {
         Ok(r) => RouteStage {
@@ -336,12 +493,43 @@ fn tcp_stage(outcome: &tcp::ConnectOutcome) -> TcpStage {
     }
 }
 
+/// Connects once, within the socket budget; when the OS runs out of descriptors anyway
+/// (another process holds them), waits and tries again for up to the connect timeout rather
+/// than reporting this machine's shortage as the target's failure.
+async fn connect_budgeted(
+    remote: SocketAddr,
+    opts: &ConnectOptions,
+    sockets: &SocketBudget,
+) -> tcp::ConnectOutcome {
+    let start = Instant::now();
+    loop {
+        let permit = sockets.take(1).await;
+        let outcome = tcp::connect(remote, opts).await;
+        drop(permit);
+        let starved = matches!(&outcome.result, Err(ConnectFailure::Other { message, .. }) if out_of_descriptors(message));
+        if !starved || start.elapsed() >= opts.timeout {
+            return outcome;
+        }
+        tracing::debug!(%remote, "out of file descriptors; waiting for one");
+        tokio::time::sleep(DESCRIPTOR_RETRY).await;
+    }
+}
+
 /// Connects to every address at once; results come back in address order.
-async fn connect_all(addresses: &[SocketAddr], opts: &ConnectOptions) -> Vec<tcp::ConnectOutcome> {
+async fn connect_all(
+    addresses: &[SocketAddr],
+    opts: &ConnectOptions,
+    sockets: &SocketBudget,
+) -> Vec<tcp::ConnectOutcome> {
+    // Most targets have one address: no task to spawn and join for it.
+    if let [remote] = addresses {
+        return vec![connect_budgeted(*remote, opts, sockets).await];
+    }
     let mut tasks = tokio::task::JoinSet::new();
     for (index, &remote) in addresses.iter().enumerate() {
         let opts = opts.clone();
-        tasks.spawn(async move { (index, tcp::connect(remote, &opts).await) });
+        let sockets = sockets.clone();
+        tasks.spawn(async move { (index, connect_budgeted(remote, &opts, &sockets).await) });
     }
     let mut done = Vec::with_capacity(addresses.len());
     while let Some(joined) = tasks.join_next().await {
@@ -355,13 +543,30 @@ async fn connect_all(addresses: &[SocketAddr], opts: &ConnectOptions) -> Vec<tcp
     done.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
+/// Resolves a name within the socket budget (one socket per record type asked of a server at
+/// once); a lookup that failed only because the OS ran out of descriptors is asked again.
+async fn dns_stage_budgeted(
+    name: &crate::name::DomainName,
+    ctx: &RunContext,
+    lookup_opts: &LookupOptions,
+) -> (DnsStage, DnsEvidence) {
+    loop {
+        let permit = ctx.sockets.take(lookup_opts.family.kinds().len()).await;
+        let (stage, evidence) = dns_stage(name, &ctx.servers, lookup_opts).await;
+        drop(permit);
+        let starved = stage.addresses.is_empty()
+            && stage.servers.iter().any(|s| s.status == "network_error" && out_of_descriptors(&s.detail));
+        if !starved {
+            return (stage, evidence);
+        }
+        tracing::debug!(name = %name, "out of file descriptors during DNS; asking again");
+        tokio::time::sleep(DESCRIPTOR_RETRY).await;
+    }
+}
+
 /// Checks one target through every stage and diagnoses it.
-pub async fn check_target(
-    target: &Target,
-    opts: &CheckOptions,
-    settings: &AppSettings,
-    servers: &ServerList,
-) -> TargetReport {
+pub async fn check_target(target: &Target, ctx: &RunContext) -> TargetReport {
+    let (opts, settings, servers) = (&ctx.opts, &ctx.settings, &ctx.servers);
     let start = Instant::now();
     let port = target.port.get();
     tracing::debug!(target = %target, "checking");
@@ -373,7 +578,7 @@ pub async fn check_target(
                 hosts_file: opts.hosts_file.clone(),
                 ..LookupOptions::default()
             };
-            let (mut stage, evidence) = dns_stage(name, servers, &lookup_opts).await;
+            let (mut stage, evidence) = dns_stage_budgeted(name, ctx, &lookup_opts).await;
             let mut addresses = stage.addresses.clone();
             let limit = opts.max_addresses.max(1);
             if addresses.len() > limit {
@@ -384,8 +589,10 @@ pub async fn check_target(
         }
     };
 
-    let routes: Vec<(RouteStage, RouteEvidence)> =
-        addresses.iter().map(|a| route_stage(*a, settings.private_ip)).collect();
+    let mut routes: Vec<(RouteStage, RouteEvidence)> = Vec::with_capacity(addresses.len());
+    for address in &addresses {
+        routes.push(route_stage(*address, ctx).await);
+    }
     // Connecting to an unspecified, multicast or broadcast address means nothing (0.0.0.0 even
     // reaches this machine): report, don't probe. Every other class is connected to, whatever
     // it is: a virtual network may use public, documentation or reserved ranges privately.
@@ -395,7 +602,7 @@ pub async fn check_target(
         .map(|a| SocketAddr::new(*a, port))
         .collect();
     let connect_opts = ConnectOptions { timeout: opts.connect_timeout, ..ConnectOptions::default() };
-    let mut outcomes = connect_all(&probed, &connect_opts).await.into_iter();
+    let mut outcomes = connect_all(&probed, &connect_opts, &ctx.sockets).await.into_iter();
 
     let mut stages = Vec::new();
     let mut address_evidence = Vec::new();
@@ -445,34 +652,119 @@ pub async fn check_target(
     }
 }
 
-/// Checks the targets concurrently, at most `opts.max_parallel` at a time; reports come back in
-/// the order given.
-pub async fn check_targets(
-    targets: &[Target],
-    opts: &CheckOptions,
-    settings: &AppSettings,
-    servers: &ServerList,
-) -> Vec<TargetReport> {
-    let shared = Arc::new((opts.clone(), settings.clone(), servers.clone()));
-    let slots = Arc::new(tokio::sync::Semaphore::new(opts.max_parallel.max(1)));
+/// A target still being checked when the run stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InFlight {
+    /// Position in the input (0-based).
+    pub index: usize,
+    pub target: String,
+    #[serde(serialize_with = "crate::millis::serialize", rename = "waited_ms")]
+    pub waited: Duration,
+}
+
+/// How a run ended (the reports themselves went to the caller one by one).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunEnd {
+    /// Targets started (and so taken from the input).
+    pub started: usize,
+    /// Targets whose report was handed over.
+    pub finished: usize,
+    /// True when `stop` completed before every target was checked.
+    pub interrupted: bool,
+    /// Targets cut short by the stop, in input order.
+    pub in_flight: Vec<InFlight>,
+    /// True when the input still had targets that were never started.
+    pub not_started: bool,
+}
+
+/// Checks targets taken lazily from `targets`, at most `max_parallel` at a time, and hands
+/// each report to `on_report` with its input position as soon as it is ready, so memory is
+/// bounded by the targets in flight, not by the length of the list. The input is read on a
+/// thread of its own (it may be a pipe that blocks), so a report is handed over at once even
+/// while the next target has not been written yet. When `stop` completes, nothing new starts,
+/// the targets in flight are abandoned and listed in the result. An error from `on_report`
+/// (e.g. a closed pipe) ends the run at once and is returned.
+pub async fn run_targets<I, F, E>(
+    ctx: Arc<RunContext>,
+    targets: I,
+    mut on_report: F,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<RunEnd, E>
+where
+    I: IntoIterator<Item = Target> + Send + 'static,
+    I::IntoIter: Send,
+    F: FnMut(usize, TargetReport) -> Result<(), E>,
+{
+    let max_parallel = ctx.opts.max_parallel.max(1);
+    // Bounded: the reader stays at most one batch ahead of the targets in flight.
+    let (feed, mut input) = tokio::sync::mpsc::channel::<Target>(max_parallel);
+    std::thread::spawn(move || {
+        for target in targets {
+            if feed.blocking_send(target).is_err() {
+                break;
+            }
+        }
+    });
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, target) in targets.iter().cloned().enumerate() {
-        let shared = Arc::clone(&shared);
-        let slots = Arc::clone(&slots);
-        tasks.spawn(async move {
-            // The semaphore is never closed, so acquiring can only wait, not fail.
-            let _slot = slots.acquire_owned().await;
-            let (opts, settings, servers) = &*shared;
-            (index, check_target(&target, opts, settings, servers).await)
-        });
-    }
-    let mut reports = Vec::with_capacity(targets.len());
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(pair) => reports.push(pair),
-            Err(e) => tracing::error!("check task failed: {e}"),
+    let mut in_flight: HashMap<usize, (String, Instant)> = HashMap::new();
+    let mut end = RunEnd::default();
+    let mut input_open = true;
+    tokio::pin!(stop);
+    while input_open || !tasks.is_empty() {
+        tokio::select! {
+            received = input.recv(), if input_open && tasks.len() < max_parallel => match received {
+                Some(target) => {
+                    let index = end.started;
+                    in_flight.insert(index, (target.display(), Instant::now()));
+                    end.started += 1;
+                    let ctx = Arc::clone(&ctx);
+                    tasks.spawn(async move { (index, check_target(&target, &ctx).await) });
+                }
+                None => input_open = false,
+            },
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => match joined {
+                Ok((index, report)) => {
+                    in_flight.remove(&index);
+                    end.finished += 1;
+                    on_report(index, report)?;
+                }
+                // A check task has no reason to panic; keep the others and say so.
+                Err(e) => tracing::error!("check task failed: {e}"),
+            },
+            () = &mut stop => {
+                tasks.abort_all();
+                end.interrupted = true;
+                // An input still open may or may not hold more; a closed one is exhausted.
+                end.not_started = input_open
+                    && !matches!(input.try_recv(), Err(tokio::sync::mpsc::error::TryRecvError::Disconnected));
+                let mut cut: Vec<InFlight> = in_flight
+                    .drain()
+                    .map(|(index, (target, since))| InFlight { index, target, waited: since.elapsed() })
+                    .collect();
+                cut.sort_by_key(|f| f.index);
+                end.in_flight = cut;
+                break;
+            }
         }
     }
+    Ok(end)
+}
+
+/// Checks the targets concurrently and returns every report in the order given (for a
+/// handful of targets; long lists go through [`run_targets`]).
+pub async fn check_targets(targets: &[Target], ctx: Arc<RunContext>) -> Vec<TargetReport> {
+    let mut reports: Vec<(usize, TargetReport)> = Vec::with_capacity(targets.len());
+    // Nothing can stop this run and collecting cannot fail, so the end is always Ok.
+    let Ok(_) = run_targets(
+        ctx,
+        targets.to_vec(),
+        |index, report| {
+            reports.push((index, report));
+            Ok::<(), std::convert::Infallible>(())
+        },
+        std::future::pending(),
+    )
+    .await;
     reports.sort_by_key(|(index, _)| *index);
     reports.into_iter().map(|(_, r)| r).collect()
 }
@@ -507,57 +799,93 @@ pub struct DepsReport {
     pub failed: bool,
 }
 
-/// Finds the app's dependencies in its connection strings and checks each host:port (all at
-/// once). Each distinct host:port is probed once even when several settings name it.
-pub async fn check_dependencies(
-    opts: &CheckOptions,
-    settings: &AppSettings,
-    servers: &ServerList,
-) -> DepsReport {
-    let mut found = Vec::new();
-    let mut unparsed = Vec::new();
-    for setting in &settings.connection_strings {
-        match setting.dependencies() {
-            Ok(deps) => found.extend(deps),
-            Err(e) => unparsed.push(UnparsedSetting { setting: setting.name.clone(), error: e.problem() }),
+/// One dependency found in the settings, before checking: its target's position in
+/// [`DepsPlan::targets`], or why it cannot be checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedDependency {
+    pub setting: String,
+    pub kind: crate::connstr::DependencyKind,
+    pub host: String,
+    pub port: u16,
+    pub target: Result<usize, String>,
+}
+
+impl PlannedDependency {
+    /// The report for this dependency, given its target's check (`None` when it had none).
+    pub fn report(&self, check: Option<TargetReport>) -> DependencyReport {
+        DependencyReport {
+            setting: self.setting.clone(),
+            kind: self.kind,
+            host: self.host.clone(),
+            port: self.port,
+            check,
+            error: self.target.as_ref().err().map(|e| format!("cannot check {}: {e}", self.host)),
         }
     }
-    let mut targets: Vec<Target> = Vec::new();
-    let mut target_of: Vec<Result<usize, String>> = Vec::new();
-    for dep in &found {
-        let parsed = Host::parse(&dep.host).map_err(|e| e.to_string()).and_then(|host| {
-            let port = crate::target::Port::new(dep.port).ok_or_else(|| "port 0".to_owned())?;
-            Ok(Target { host, port, display_host: dep.host.clone() })
-        });
-        target_of.push(parsed.map(|t| match targets.iter().position(|x| *x == t) {
-            Some(i) => i,
-            None => {
-                targets.push(t);
-                targets.len() - 1
+}
+
+/// What `netdiag deps` will check: each distinct host:port once, even when several settings
+/// name it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DepsPlan {
+    pub dependencies: Vec<PlannedDependency>,
+    pub unparsed: Vec<UnparsedSetting>,
+    pub targets: Vec<Target>,
+}
+
+/// Finds the app's dependencies in its connection strings.
+pub fn plan_dependencies(settings: &AppSettings) -> DepsPlan {
+    let mut plan = DepsPlan::default();
+    for setting in &settings.connection_strings {
+        let found = match setting.dependencies() {
+            Ok(found) => found,
+            Err(e) => {
+                plan.unparsed.push(UnparsedSetting { setting: setting.name.clone(), error: e.problem() });
+                continue;
             }
-        }));
-    }
-    let reports = check_targets(&targets, opts, settings, servers).await;
-    let dependencies: Vec<DependencyReport> = found
-        .into_iter()
-        .zip(target_of)
-        .map(|(dep, index)| {
-            let (check, error) = match index {
-                Ok(i) => (reports.get(i).cloned(), None),
-                Err(e) => (None, Some(format!("cannot check {}: {e}", dep.host))),
-            };
-            DependencyReport {
+        };
+        for dep in found {
+            let parsed = Host::parse(&dep.host).map_err(|e| e.to_string()).and_then(|host| {
+                let port = crate::target::Port::new(dep.port).ok_or_else(|| "port 0".to_owned())?;
+                Ok(Target { host, port, display_host: dep.host.clone() })
+            });
+            let target = parsed.map(|t| match plan.targets.iter().position(|x| *x == t) {
+                Some(i) => i,
+                None => {
+                    plan.targets.push(t);
+                    plan.targets.len() - 1
+                }
+            });
+            plan.dependencies.push(PlannedDependency {
                 setting: dep.setting_name,
                 kind: dep.kind,
                 host: dep.host,
                 port: dep.port,
-                check,
-                error,
-            }
-        })
+                target,
+            });
+        }
+    }
+    plan
+}
+
+/// Finds the app's dependencies in its connection strings and checks each host:port (all at
+/// once), returning them in the settings' order.
+pub async fn check_dependencies(ctx: Arc<RunContext>) -> DepsReport {
+    let plan = plan_dependencies(&ctx.settings);
+    let reports = check_targets(&plan.targets, ctx).await;
+    let dependencies: Vec<DependencyReport> = plan
+        .dependencies
+        .iter()
+        .map(|dep| dep.report(dep.target.as_ref().ok().and_then(|i| reports.get(*i).cloned())))
         .collect();
-    let failed = dependencies.iter().any(|d| d.error.is_some() || d.check.as_ref().is_some_and(|c| c.failed));
-    DepsReport { dependencies, unparsed, failed }
+    let failed = dependencies.iter().any(DependencyReport::failed);
+    DepsReport { dependencies, unparsed: plan.unparsed, failed }
+}
+
+impl DependencyReport {
+    pub fn failed(&self) -> bool {
+        self.error.is_some() || self.check.as_ref().is_some_and(|c| c.failed)
+    }
 }
 
 #[cfg(test)]
@@ -579,7 +907,44 @@ mod tests {
             dns_timeout: Some(Duration::from_millis(300)),
             hosts_file: None,
             max_parallel: DEFAULT_MAX_PARALLEL,
+            max_sockets: DEFAULT_MAX_SOCKETS,
             max_addresses: DEFAULT_MAX_ADDRESSES,
+        }
+    }
+
+    fn ctx(servers: ServerList) -> Arc<RunContext> {
+        Arc::new(RunContext::new(quick(), settings(), servers))
+    }
+
+    #[test]
+    fn routes_read_once_answer_like_the_kernel_with_one_socket_per_route() {
+        let routes = Routes::collect();
+        let mut destinations: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+        destinations.extend((2..50).map(|i| IpAddr::from([127, 0, 3, i])));
+        for ip in destinations {
+            let shared = routes.route_to(ip).unwrap();
+            let alone = crate::env::route_to(ip).unwrap();
+            assert_eq!(shared, alone, "{ip}");
+        }
+        // The kernel was asked three times for 50 destinations: for this machine's own 127.0.0.1
+        // and ::1, and once for the rest of 127.0.0.0/8.
+        assert_eq!(routes.sources.lock().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_budget_of_one_socket_still_resolves_two_record_types() {
+        let budget = SocketBudget::new(1);
+        let both = budget.take(2).await;
+        assert!(both.is_some());
+        assert_eq!(budget.available(), 0);
+        drop(both);
+        assert_eq!(budget.available(), 1);
+    }
+
+    #[test]
+    fn socket_budget_stays_below_the_descriptor_limit() {
+        for (limit, budget) in [(64, 8), (256, 192), (1024, 960), (1_048_576, 16_384), (u64::MAX, 16_384)] {
+            assert_eq!(socket_budget_for(limit), budget, "{limit}");
         }
     }
 
@@ -602,7 +967,7 @@ mod tests {
         };
         let servers = ServerList::explicit(vec![]);
         let targets = [target(&open.to_string()), target(&closed.to_string())];
-        let reports = check_targets(&targets, &quick(), &settings(), &servers).await;
+        let reports = check_targets(&targets, ctx(servers)).await;
         assert_eq!(reports.len(), 2);
         let ok = &reports[0];
         assert!(ok.dns.is_none() && ok.ip_literal);
@@ -635,7 +1000,9 @@ mod tests {
             ],
             ..AppSettings::default()
         };
-        let deps = check_dependencies(&quick(), &settings, &ServerList::explicit(vec![])).await;
+        let deps =
+            check_dependencies(Arc::new(RunContext::new(quick(), settings, ServerList::explicit(vec![]))))
+                .await;
         let names: Vec<&str> = deps.dependencies.iter().map(|d| d.setting.as_str()).collect();
         assert_eq!(names, ["SQLCONNSTR_a", "SQLCONNSTR_b"]);
         let a = deps.dependencies[0].check.as_ref().unwrap();
@@ -650,8 +1017,7 @@ mod tests {
 
     #[tokio::test]
     async fn unusable_addresses_are_not_probed() {
-        let r =
-            check_target(&target("0.0.0.0:80"), &quick(), &settings(), &ServerList::explicit(vec![])).await;
+        let r = check_target(&target("0.0.0.0:80"), &ctx(ServerList::explicit(vec![]))).await;
         assert!(r.addresses[0].tcp.is_none());
         assert_eq!(
             r.addresses[0].tcp_skipped.as_deref(),
@@ -662,7 +1028,7 @@ mod tests {
 
     #[tokio::test]
     async fn no_servers_is_a_dns_failure_not_a_panic() {
-        let r = check_target(&target("app.test"), &quick(), &settings(), &ServerList::explicit(vec![])).await;
+        let r = check_target(&target("app.test"), &ctx(ServerList::explicit(vec![]))).await;
         let dns = r.dns.as_ref().unwrap();
         assert_eq!(dns.result, "no_servers");
         assert!(r.addresses.is_empty());
@@ -677,7 +1043,7 @@ mod tests {
         let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let server = silent.local_addr().unwrap();
         let servers = ServerList::explicit(vec![server, server]);
-        let r = check_target(&target("app.test"), &quick(), &settings(), &servers).await;
+        let r = check_target(&target("app.test"), &ctx(servers)).await;
         let dns = r.dns.as_ref().unwrap();
         assert_eq!(dns.servers.len(), 2);
         assert!(dns.servers.iter().all(|s| s.status == "timed_out"));

@@ -446,6 +446,12 @@ pub struct RouteInfo {
 /// Asks the kernel which local address and interface it would use to reach `destination`,
 /// without sending anything: connecting a UDP socket only selects a route.
 pub fn route_to(destination: IpAddr) -> Result<RouteInfo, EnvError> {
+    let source = kernel_source_for(destination)?;
+    Ok(route_via(destination, source, interfaces().ok().as_deref(), RouteTable::read().as_ref().ok()))
+}
+
+/// The local address the kernel picks for `destination` (one UDP socket, no packet).
+pub fn kernel_source_for(destination: IpAddr) -> Result<IpAddr, EnvError> {
     let destination = canonical(destination);
     let bind: SocketAddr = match destination {
         IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
@@ -459,18 +465,29 @@ pub fn route_to(destination: IpAddr) -> Result<RouteInfo, EnvError> {
         }
         _ => EnvError::RouteQuery { destination, source },
     })?;
-    let source = socket.local_addr().map_err(|source| EnvError::RouteQuery { destination, source })?.ip();
-    let owner = interfaces().ok().and_then(|list| list.into_iter().find(|i| i.address == source));
-    let is_local = destination == source || owner.as_ref().is_some_and(|i| i.is_loopback);
+    Ok(socket.local_addr().map_err(|source| EnvError::RouteQuery { destination, source })?.ip())
+}
+
+/// Completes the kernel's `source` for `destination` from interfaces and a route table read
+/// earlier, so a run over many destinations reads them once. `None`: could not be read.
+pub fn route_via(
+    destination: IpAddr,
+    source: IpAddr,
+    interfaces: Option<&[InterfaceAddress]>,
+    table: Option<&RouteTable>,
+) -> RouteInfo {
+    let destination = canonical(destination);
+    let owner = interfaces.and_then(|list| list.iter().find(|i| i.address == source));
+    let is_local = destination == source || owner.is_some_and(|i| i.is_loopback);
     // Local and loopback destinations live in the kernel's local table, which
     // /proc/net/route does not show; they never go through a gateway.
-    let (via_gateway, gateway_known) = match RouteTable::read() {
+    let (via_gateway, gateway_known) = match table {
         _ if is_local => (None, true),
-        Ok(table) => (table.lookup(destination).and_then(|r| r.gateway), true),
-        Err(_) => (None, false),
+        Some(table) => (table.lookup(destination).and_then(|r| r.gateway), true),
+        None => (None, false),
     };
-    let interface = owner.map(|i| i.interface);
-    Ok(RouteInfo { destination, source, interface, via_gateway, gateway_known })
+    let interface = owner.map(|i| i.interface.clone());
+    RouteInfo { destination, source, interface, via_gateway, gateway_known }
 }
 
 /// One DNS server the app uses, as the DNS engine will report it.

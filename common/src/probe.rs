@@ -259,8 +259,8 @@ pub async fn attempt(
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunRecord {
     pub tally: crate::stats::Tally,
-    /// Connect times of successful attempts, in order.
-    pub samples: Vec<Duration>,
+    /// Connect times of successful attempts, summarised as they come (constant memory).
+    pub samples: crate::stats::StreamingTimings,
     pub failures: std::collections::BTreeMap<FailureClass, u64>,
     /// The run was cut short by Ctrl-C.
     pub interrupted: bool,
@@ -292,14 +292,14 @@ impl RunRecord {
         match &attempt.result {
             Ok(()) => {
                 self.tally.successes += 1;
-                self.samples.push(attempt.connect_time);
+                self.samples.record(attempt.connect_time);
             }
             Err(failure) => *self.failures.entry(failure.kind()).or_default() += 1,
         }
     }
 
     pub fn timings(&self) -> Option<crate::stats::Timings> {
-        crate::stats::Timings::from_samples(&self.samples)
+        self.samples.timings()
     }
 }
 
@@ -473,7 +473,11 @@ mod tests {
             run.record(attempt);
         }
         assert_eq!(run.tally, crate::stats::Tally { attempts: 4, successes: 2 });
-        assert_eq!(run.samples, vec![Duration::from_millis(2); 2]);
+        assert_eq!(run.samples.count(), 2);
+        assert_eq!(
+            run.timings().map(|t| (t.min, t.max)),
+            Some((Duration::from_millis(2), Duration::from_millis(2)))
+        );
         assert_eq!(run.failures.into_iter().collect::<Vec<_>>(), vec![(FailureClass::Refused, 2)]);
     }
 }

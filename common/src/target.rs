@@ -128,15 +128,23 @@ pub fn parse_target_list(
 ) -> Result<Vec<Target>, (usize, String, TargetError)> {
     let mut targets = Vec::new();
     for (index, line) in text.lines().enumerate() {
-        let entry = line.split('#').next().unwrap_or_default().trim();
-        if entry.is_empty() {
-            continue;
+        match parse_target_line(line, default_port) {
+            None => {}
+            Some(Ok(target)) => targets.push(target),
+            Some(Err((entry, err))) => return Err((index + 1, entry, err)),
         }
-        let target =
-            Target::parse(entry, None, default_port).map_err(|err| (index + 1, entry.to_owned(), err))?;
-        targets.push(target);
     }
     Ok(targets)
+}
+
+/// One line of a targets list: `None` for a blank line or a comment, else the target or the
+/// entry that is not one.
+pub fn parse_target_line(line: &str, default_port: Port) -> Option<Result<Target, (String, TargetError)>> {
+    let entry = line.split('#').next().unwrap_or_default().trim();
+    if entry.is_empty() {
+        return None;
+    }
+    Some(Target::parse(entry, None, default_port).map_err(|err| (entry.to_owned(), err)))
 }
 
 /// Splits `target` into host text and the port text embedded in it, if any.

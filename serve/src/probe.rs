@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use netdiag_common::check::{self, CheckOptions, TargetReport};
+use netdiag_common::check::{self, CheckOptions, RunContext, TargetReport};
 use netdiag_common::dns::{self, Lookup, LookupOptions, QueryTarget, ServerList};
 use netdiag_common::env::AppSettings;
 use netdiag_common::probe::{self as tcpprobe, Attempt, Resolver};
@@ -164,11 +164,11 @@ pub async fn run(req: &ProbeRequest, ctx: &ProbeContext, budget: Budget) -> Prob
                     dns_timeout: Some(dns_timeout),
                     hosts_file,
                     max_parallel: 1,
-                    max_addresses: check::DEFAULT_MAX_ADDRESSES,
+                    ..CheckOptions::default()
                 };
-                Report::Check(Box::new(
-                    check::check_target(&req.target, &opts, &ctx.settings, &servers).await,
-                ))
+                // Routes are read per probe: an exporter lives for weeks while routes change.
+                let run = RunContext::new(opts, ctx.settings.clone(), servers);
+                Report::Check(Box::new(check::check_target(&req.target, &run).await))
             }
         }
     };

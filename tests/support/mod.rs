@@ -76,6 +76,44 @@ impl Run {
             .collect()
     }
 
+    /// Parses the NDJSON stream of `netdiag check`/`deps --json` line by line and gathers it
+    /// into one value: `targets`, `dependencies` and `unparsed` (each in input order, by
+    /// `index`), and `summary`, which must be the last record. Every record must carry
+    /// `type`, `schema` 2 and an RFC 3339 `timestamp`.
+    pub fn stream(&self) -> serde_json::Value {
+        let records = self.json_lines();
+        let mut targets = Vec::new();
+        let mut dependencies = Vec::new();
+        let mut unparsed = Vec::new();
+        let mut summary = None;
+        for (i, record) in records.iter().enumerate() {
+            assert_eq!(record["schema"], 2, "record {i}: {record}\n{self}");
+            let stamp =
+                record["timestamp"].as_str().unwrap_or_else(|| panic!("no timestamp: {record}\n{self}"));
+            assert!(stamp.ends_with('Z') && stamp.len() == 27, "timestamp {stamp}\n{self}");
+            assert!(summary.is_none(), "a record after the summary: {record}\n{self}");
+            match record["type"].as_str() {
+                Some("target") => targets.push(record.clone()),
+                Some("dependency") => dependencies.push(record.clone()),
+                Some("unparsed") => unparsed.push(record.clone()),
+                Some("summary") => summary = Some(record.clone()),
+                other => panic!("unknown record type {other:?}\n{self}"),
+            }
+        }
+        let summary = summary.unwrap_or_else(|| panic!("no summary record\n{self}"));
+        let by_index = |v: &serde_json::Value| v["index"].as_u64().expect("index");
+        targets.sort_by_key(by_index);
+        dependencies.sort_by_key(by_index);
+        serde_json::json!({
+            "schema": summary["schema"],
+            "failed": summary["failed"],
+            "targets": targets,
+            "dependencies": dependencies,
+            "unparsed": unparsed,
+            "summary": summary,
+        })
+    }
+
     /// Parses stdout as one JSON document.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout()).unwrap_or_else(|e| panic!("stdout is not JSON: {e}\n{self}"))
@@ -164,4 +202,37 @@ pub fn accept_then_reset_listener() -> std::net::SocketAddr {
         }
     });
     addr
+}
+
+/// A file of targets, removed when the test ends.
+pub struct TargetsFile(std::path::PathBuf);
+
+impl TargetsFile {
+    pub fn new(tag: &str, contents: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("netdiag-targets-{tag}-{}", std::process::id()));
+        std::fs::write(&path, contents).unwrap();
+        Self(path)
+    }
+
+    /// One target per line, written as they come (a list of any length).
+    pub fn from_lines(tag: &str, lines: impl Iterator<Item = String>) -> Self {
+        use std::io::Write;
+        let path = std::env::temp_dir().join(format!("netdiag-targets-{tag}-{}", std::process::id()));
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        for line in lines {
+            writeln!(file, "{line}").unwrap();
+        }
+        file.flush().unwrap();
+        Self(path)
+    }
+
+    pub fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TargetsFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[path = "../cli.rs"]
@@ -11,7 +12,7 @@ mod serve;
 
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use netdiag_common::check::{self, CheckOptions};
+use netdiag_common::check::{self, CheckOptions, RunContext, RunEnd};
 use netdiag_common::dns::{ServerList, servers};
 use netdiag_common::env::{AppSettings, EnvSnapshot};
 use netdiag_common::report::netdiag as report;
@@ -107,7 +108,8 @@ struct CheckArgs {
     /// skipped); `-` reads standard input.
     #[arg(short = 'f', long, value_name = "PATH")]
     targets_file: Option<std::path::PathBuf>,
-    /// How many targets are checked at the same time; the rest wait their turn.
+    /// How many targets are checked at the same time; the rest wait their turn. Open sockets
+    /// are bounded separately, below the file-descriptor limit.
     #[arg(long, default_value_t = check::DEFAULT_MAX_PARALLEL, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     parallel: usize,
@@ -115,6 +117,13 @@ struct CheckArgs {
     #[arg(long, default_value_t = check::DEFAULT_MAX_ADDRESSES, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
     max_addresses: usize,
+    /// One line per target (target, verdict, time, address) and a tally by verdict: the
+    /// default above 10 targets or when reading standard input.
+    #[arg(long, conflicts_with = "full")]
+    brief: bool,
+    /// Every stage of every target: the default for up to 10 targets.
+    #[arg(long)]
+    full: bool,
     /// Port for targets that do not name one (443: most of an app's dependencies are HTTPS;
     /// tcpping.exe's default was 80).
     #[arg(short, long, default_value = "443")]
@@ -279,6 +288,11 @@ impl DnsNeed {
         need
     }
 
+    /// The need of two sets of targets together.
+    fn and(self, other: Self) -> Self {
+        Self { any_name: self.any_name || other.any_name, any_address: self.any_address || other.any_address }
+    }
+
     /// Every target is a name: nothing could be checked without DNS.
     fn only_names(self) -> bool {
         self.any_name && !self.any_address
@@ -334,6 +348,144 @@ fn runtime() -> io::Result<tokio::runtime::Runtime> {
     cli::runtime("netdiag").map_err(|_| io::Error::other("cannot start the async runtime"))
 }
 
+/// For a list: one worker per core, so connects and diagnoses of many targets use every core
+/// (a single target starts faster on the current-thread runtime).
+fn list_runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+}
+
+/// Above this many targets `check` prints one line per target unless `--full` is given.
+const BRIEF_ABOVE: usize = 10;
+
+/// Exit code when Ctrl-C, SIGTERM or SIGHUP stopped a run before anything finished (128 + SIGINT,
+/// as shells report it).
+const INTERRUPTED: u8 = 130;
+
+/// Raises the soft limit on open files to the hard limit (a long list needs many sockets at
+/// once) and returns how many sockets the run may hold below it.
+fn socket_budget() -> usize {
+    #[cfg(unix)]
+    {
+        match rlimit::increase_nofile_limit(u64::MAX) {
+            Ok(limit) => {
+                tracing::debug!(limit, "open files limit");
+                check::socket_budget_for(limit)
+            }
+            Err(e) => {
+                tracing::debug!("cannot read or raise the open files limit: {e}");
+                check::DEFAULT_MAX_SOCKETS
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        check::DEFAULT_MAX_SOCKETS
+    }
+}
+
+/// Bad lines reported before giving up on a file that is probably not a list of targets.
+const MAX_BAD_LINES: usize = 10;
+
+/// Where the targets of a `check` come from, read one line at a time (through the hardened
+/// [`TargetsReader`]) so a list of any length costs memory only for the targets in flight.
+/// The first bad line ends the input; its message is kept for the end of the run.
+struct TargetLines {
+    reader: TargetsReader<Box<dyn io::BufRead + Send>>,
+    shown: String,
+    error: Arc<Mutex<Option<String>>>,
+}
+
+impl TargetLines {
+    fn open(path: &std::path::Path, default_port: Port) -> Result<Self, String> {
+        let shown = sanitize::escape_for_terminal(&path.display().to_string(), 200);
+        let input: Box<dyn io::BufRead + Send> = if path.as_os_str() == "-" {
+            Box::new(io::BufReader::new(io::stdin()))
+        } else {
+            let file =
+                std::fs::File::open(path).map_err(|e| format!("cannot read targets file {shown}: {e}"))?;
+            Box::new(io::BufReader::new(file))
+        };
+        let error = Arc::default();
+        Ok(Self { reader: TargetsReader::new(input, default_port), shown, error })
+    }
+
+    /// The first bad line, once the input has ended.
+    fn take_error(error: &Mutex<Option<String>>) -> Option<String> {
+        error.lock().ok().and_then(|mut e| e.take())
+    }
+}
+
+impl Iterator for TargetLines {
+    type Item = Target;
+
+    fn next(&mut self) -> Option<Target> {
+        if self.error.lock().map_or(true, |e| e.is_some()) {
+            return None;
+        }
+        match self.reader.next()? {
+            Ok(target) => Some(target),
+            Err(e) => {
+                if let Ok(mut error) = self.error.lock() {
+                    *error = Some(format!("{} {e}", self.shown));
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Reads a targets file (not standard input) through once before anything is probed: counts
+/// its targets, notes whether they include names and addresses, and collects every bad line
+/// (up to [`MAX_BAD_LINES`]), each its own message. Memory stays constant.
+fn count_targets_file(path: &std::path::Path, default_port: Port) -> Result<(usize, DnsNeed), Vec<String>> {
+    let lines = TargetLines::open(path, default_port).map_err(|message| vec![message])?;
+    let mut bad = Vec::new();
+    let mut count = 0;
+    let mut need = DnsNeed::of([]);
+    for item in lines.reader {
+        match item {
+            Ok(target) => {
+                count += 1;
+                need = need.and(DnsNeed::of([target.host.ip().is_none()]));
+            }
+            Err(e) => {
+                bad.push(format!("{} {e}", lines.shown));
+                if bad.len() == MAX_BAD_LINES && !e.is_fatal() {
+                    bad.push(format!("{}: giving up after {MAX_BAD_LINES} bad lines", lines.shown));
+                    break;
+                }
+            }
+        }
+    }
+    if bad.is_empty() { Ok((count, need)) } else { Err(bad) }
+}
+
+/// A live line on stderr while a list is checked: done/total, failures, elapsed, rate. Only on
+/// a terminal; erased at the end.
+fn progress_bar(total: Option<usize>) -> Option<indicatif::ProgressBar> {
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let (bar, template) = match total {
+        Some(n) => {
+            (indicatif::ProgressBar::new(n as u64), "{pos}/{len} targets checked, {msg}, {elapsed}, {rate}")
+        }
+        None => (indicatif::ProgressBar::no_length(), "{pos} targets checked, {msg}, {elapsed}, {rate}"),
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        // indicatif's own {per_sec} prints four decimals; whole targets per second read better.
+        let rate = |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let per_sec = state.pos() as f64 / state.elapsed().as_secs_f64().max(1e-3);
+            let _ = write!(w, "{per_sec:.0}/s");
+        };
+        bar.set_style(style.with_key("rate", rate));
+    }
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar.set_message("0 failed");
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
+}
+
 fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     let mut targets = Vec::new();
     for text in &args.targets {
@@ -342,21 +494,41 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
             Err(e) => return Ok(usage("check", format_args!("bad target '{}': {e}", shown(text)))),
         }
     }
+    let mut total = Some(targets.len());
+    let mut listed = None;
+    let mut file_need = None;
     if let Some(path) = &args.targets_file {
-        match read_targets_file(path, args.port) {
-            Ok(listed) => targets.extend(listed),
-            Err(messages) => {
-                for message in messages {
-                    usage("check", message);
+        if path.as_os_str() != "-" {
+            match count_targets_file(path, args.port) {
+                Ok((n, names)) => {
+                    total = total.map(|t| t + n);
+                    file_need = Some(names);
                 }
-                return Ok(cli::USAGE);
+                Err(messages) => {
+                    for message in messages {
+                        usage("check", message);
+                    }
+                    return Ok(cli::USAGE);
+                }
             }
+        } else {
+            total = None;
+        }
+        match TargetLines::open(path, args.port) {
+            Ok(lines) => listed = Some(lines),
+            Err(message) => return Ok(usage("check", message)),
         }
     }
-    if targets.is_empty() {
+    if total == Some(0) {
         return Ok(usage("check", "no targets: the targets file lists none"));
     }
-    let need = DnsNeed::of(targets.iter().map(|t| t.host.ip().is_none()));
+    // Standard input is read as the run goes: it may hold names and addresses alike.
+    let listed_need = match (&args.targets_file, file_need) {
+        (None, _) => DnsNeed::of([]),
+        (Some(_), Some(need)) => need,
+        (Some(_), None) => DnsNeed::of([true, false]),
+    };
+    let need = DnsNeed::of(targets.iter().map(|t| t.host.ip().is_none())).and(listed_need);
     let servers = match server_list("check", &args.probe, need) {
         Ok(s) => s,
         Err(code) => return Ok(code),
@@ -364,57 +536,102 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     let settings = AppSettings::from_process();
     let opts = CheckOptions {
         max_parallel: args.parallel,
+        max_sockets: socket_budget(),
         max_addresses: args.max_addresses,
         ..check_options("check", &args.probe)
     };
+    let json = args.probe.output.json;
+    let brief = !json && (args.brief || (!args.full && total.is_none_or(|n| n > BRIEF_ABOVE)));
+    // A handful of full reports are printed in the order given, as a person reads them;
+    // anything longer streams in the order targets finish.
+    let in_order = !json && !brief && total.is_some_and(|n| n <= BRIEF_ABOVE);
+    let color = use_color();
+    let input_error = listed.as_ref().map(|l| Arc::clone(&l.error));
+    let input = targets.into_iter().chain(listed.into_iter().flatten());
+
+    let single = total == Some(1);
+    let bar = if single { None } else { progress_bar(total) };
+    let mut tally = report::CheckTally::default();
+    let mut held: Vec<(usize, check::TargetReport)> = Vec::new();
     let start = Instant::now();
-    let reports = runtime()?.block_on(check::check_targets(&targets, &opts, &settings, &servers));
-    let elapsed = start.elapsed();
-    if args.probe.output.json {
-        report::write_check_json(out, &reports, elapsed)?;
-    } else {
-        report::write_check_text(out, &reports, elapsed, use_color())?;
+    let ctx = Arc::new(RunContext::new(opts, settings, servers));
+    let runtime = if single { runtime()? } else { list_runtime()? };
+    let ran = runtime.block_on(async {
+        let run = check::run_targets(
+            ctx,
+            input,
+            |index, r| -> io::Result<()> {
+                tally.add(&r);
+                let mut write = || -> io::Result<()> {
+                    if json {
+                        report::write_target_record(out, index, &r)?;
+                    } else if brief {
+                        report::write_target_brief(out, &r, color)?;
+                    } else if !in_order {
+                        if tally.checked > 1 {
+                            writeln!(out)?;
+                        }
+                        report::write_target_text(out, &r, color)?;
+                    }
+                    out.flush()
+                };
+                match &bar {
+                    Some(bar) => {
+                        bar.suspend(&mut write)?;
+                        bar.inc(1);
+                        bar.set_message(format!("{} failed", tally.failed));
+                    }
+                    None => write()?,
+                }
+                if in_order {
+                    held.push((index, r));
+                }
+                Ok(())
+            },
+            cli::interrupted(),
+        );
+        match single {
+            true => cli::with_waiting_line(&args_display(&args), run).await,
+            false => run.await,
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
     }
-    Ok(if reports.iter().any(|r| r.failed) { FAILED } else { OK })
+    let end: RunEnd = ran?;
+    let elapsed = start.elapsed();
+    held.sort_by_key(|(index, _)| *index);
+    for (i, (_, r)) in held.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        report::write_target_text(out, r, color)?;
+    }
+    if json {
+        report::write_check_summary_record(out, &tally, &end, elapsed)?;
+    } else {
+        report::write_check_closing(out, &tally, &end, elapsed, brief, color)?;
+    }
+    out.flush()?;
+    if let Some(message) = input_error.and_then(|e| TargetLines::take_error(&e)) {
+        return Ok(usage("check", message));
+    }
+    Ok(exit_code(end.interrupted, tally.checked, tally.failed > 0))
 }
 
-/// The most targets one run takes from a file: endless input (`yes | netdiag check -f -`)
-/// must not grow memory without bound.
-const MAX_TARGETS: usize = 100_000;
-/// Bad lines reported before giving up on a file that is probably not a list of targets.
-const MAX_BAD_LINES: usize = 10;
-
-/// Reads `--targets-file` line by line; the errors are one line each, naming the file and the
-/// line, with the line's text escaped and cut.
-fn read_targets_file(path: &std::path::Path, default_port: Port) -> Result<Vec<Target>, Vec<String>> {
-    let shown = sanitize::escape_for_terminal(&path.display().to_string(), 200);
-    let input: Box<dyn io::BufRead> = if path.as_os_str() == "-" {
-        Box::new(io::stdin().lock())
-    } else {
-        match std::fs::File::open(path) {
-            Ok(file) => Box::new(io::BufReader::new(file)),
-            Err(e) => return Err(vec![format!("cannot read targets file {shown}: {e}")]),
-        }
-    };
-    let mut targets = Vec::new();
-    let mut bad = Vec::new();
-    for item in TargetsReader::new(input, default_port) {
-        match item {
-            Ok(_) if targets.len() == MAX_TARGETS => {
-                bad.push(format!("{shown}: more than {MAX_TARGETS} targets; split the list"));
-                break;
-            }
-            Ok(target) => targets.push(target),
-            Err(e) => {
-                bad.push(format!("{shown} {e}"));
-                if bad.len() == MAX_BAD_LINES && !e.is_fatal() {
-                    bad.push(format!("{shown}: giving up after {MAX_BAD_LINES} bad lines"));
-                    break;
-                }
-            }
-        }
+/// The normal rules (0 nothing failed, 1 a failure found) over what finished; 130 when an
+/// interruption left nothing finished to judge.
+fn exit_code(interrupted: bool, finished: usize, failed: bool) -> u8 {
+    match (interrupted, finished, failed) {
+        (true, 0, _) => INTERRUPTED,
+        (_, _, true) => FAILED,
+        _ => OK,
     }
-    if bad.is_empty() { Ok(targets) } else { Err(bad) }
+}
+
+/// The single target of a `check`, as the waiting line names it.
+fn args_display(args: &CheckArgs) -> String {
+    args.targets.first().cloned().unwrap_or_else(|| "the target".to_owned())
 }
 
 fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
@@ -435,8 +652,19 @@ fn tnc(args: TncArgs, out: &mut dyn Write) -> io::Result<u8> {
         Err(code) => return Ok(code),
     };
     let settings = AppSettings::from_process();
-    let opts = check_options("tnc", &args.probe);
-    let report = runtime()?.block_on(check::check_target(&target, &opts, &settings, &servers));
+    let opts = CheckOptions { max_sockets: socket_budget(), ..check_options("tnc", &args.probe) };
+    let ctx = RunContext::new(opts, settings, servers);
+    let started = Instant::now();
+    let checked = runtime()?.block_on(async {
+        tokio::select! {
+            r = cli::with_waiting_line(&args.host, check::check_target(&target, &ctx)) => Some(r),
+            () = cli::interrupted() => None,
+        }
+    });
+    let Some(report) = checked else {
+        report::write_tnc_interrupted(out, &target.display(), started.elapsed(), args.probe.output.json)?;
+        return Ok(INTERRUPTED);
+    };
     let view = report::TncView::from_report(&report);
     let level = match args.information_level {
         None => report::TncLevel::Default,
@@ -472,16 +700,62 @@ fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let opts = check_options("deps", &args.probe);
+    let plan = check::plan_dependencies(&settings);
+    let opts = CheckOptions { max_sockets: socket_budget(), ..check_options("deps", &args.probe) };
+    let json = args.probe.output.json;
     let start = Instant::now();
-    let found = runtime()?.block_on(check::check_dependencies(&opts, &settings, &servers));
-    let elapsed = start.elapsed();
-    if args.probe.output.json {
-        report::write_deps_json(out, &found, elapsed)?;
-    } else {
-        report::write_deps_text(out, &found, elapsed, use_color())?;
+    let mut checks: Vec<Option<check::TargetReport>> = vec![None; plan.targets.len()];
+    let (mut checked, mut failed) = (0, 0);
+    if json {
+        for u in &plan.unparsed {
+            report::write_unparsed_record(out, u)?;
+        }
+        // A dependency that cannot be checked is already a finding.
+        for (index, dep) in plan.dependencies.iter().enumerate().filter(|(_, d)| d.target.is_err()) {
+            report::write_dependency_record(out, index, &dep.report(None))?;
+            (checked, failed) = (checked + 1, failed + 1);
+        }
+        out.flush()?;
     }
-    Ok(if found.failed { FAILED } else { OK })
+    let ctx = Arc::new(RunContext::new(opts, settings, servers));
+    let ran = runtime()?.block_on(check::run_targets(
+        ctx,
+        plan.targets.clone(),
+        |target_index, r| -> io::Result<()> {
+            if json {
+                let named =
+                    plan.dependencies.iter().enumerate().filter(|(_, d)| d.target == Ok(target_index));
+                for (index, dep) in named {
+                    let d = dep.report(Some(r.clone()));
+                    (checked, failed) = (checked + 1, failed + usize::from(d.failed()));
+                    report::write_dependency_record(out, index, &d)?;
+                }
+                out.flush()?;
+            }
+            checks[target_index] = Some(r);
+            Ok(())
+        },
+        cli::interrupted(),
+    ));
+    let end = ran?;
+    let elapsed = start.elapsed();
+    if json {
+        report::write_deps_summary_record(out, plan.dependencies.len(), checked, failed, &end, elapsed)?;
+        return Ok(exit_code(end.interrupted, checked, failed > 0));
+    }
+    let dependencies: Vec<check::DependencyReport> = plan
+        .dependencies
+        .iter()
+        .map(|d| d.report(d.target.as_ref().ok().and_then(|i| checks[*i].clone())))
+        .collect();
+    let found = check::DepsReport {
+        failed: dependencies.iter().any(check::DependencyReport::failed),
+        dependencies,
+        unparsed: plan.unparsed,
+    };
+    report::write_deps_text(out, &found, &end, elapsed, use_color())?;
+    let finished = found.dependencies.iter().filter(|d| d.check.is_some() || d.error.is_some()).count();
+    Ok(exit_code(end.interrupted && !found.dependencies.is_empty(), finished, found.failed))
 }
 
 /// Without -p, Test-NetConnection pings; we have no ICMP, so tnc tests TCP 80 (its

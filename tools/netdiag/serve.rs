@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use clap::builder::TypedValueParser as _;
-use netdiag_common::dns::servers;
+use netdiag_common::dns::{ServerList, servers};
 use netdiag_common::env::AppSettings;
 use netdiag_serve::{AllowRule, Allowlist, ProbeContext, ServeConfig, Server, server};
 
@@ -51,6 +51,22 @@ pub fn serve(args: ServeArgs) -> u8 {
         &servers::default_resolv_conf(),
     ) {
         Ok(found) => found,
+        // A broken WEBSITE_DNS_SERVER must not stop probes of IP addresses, nor of names with
+        // their own dns_server: names without one fail as no_dns_servers.
+        Err(e) if args.dns_servers.is_empty() => {
+            cli::stderr_line(format_args!(
+                "netdiag serve: warning: ignoring {e}: names need a dns_server parameter"
+            ));
+            servers::ToolServers {
+                list: ServerList {
+                    servers: Vec::new(),
+                    source: servers::ServerSource::WebsiteDnsServer,
+                    env_timeout: None,
+                    warnings: vec![e.to_string()],
+                },
+                warnings: Vec::new(),
+            }
+        }
         Err(e) => return crate::usage("serve", e),
     };
     for warning in &found.warnings {

@@ -2,7 +2,7 @@
 //! NDJSON and exit codes that scripts can trust.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -82,6 +82,10 @@ struct Cli {
     /// Print only the summary.
     #[arg(short, long)]
     quiet: bool,
+    /// Start each text line with its time, `[2026-11-25T14:05:09.123456Z]` (UTC), as ping -D
+    /// does; JSON records always carry it as `timestamp`.
+    #[arg(short = 'D')]
+    timestamps: bool,
     /// Close each connection with FIN instead of RST (leaves TIME_WAIT behind).
     #[arg(long)]
     graceful: bool,
@@ -126,6 +130,7 @@ struct Plan {
     connect: ConnectOptions,
     json: bool,
     quiet: bool,
+    timestamps: bool,
     max_loss: Option<f64>,
 }
 
@@ -196,6 +201,7 @@ impl Plan {
             },
             json: cli.json,
             quiet: cli.quiet,
+            timestamps: cli.timestamps,
             max_loss: cli.max_loss,
         })
     }
@@ -245,7 +251,6 @@ async fn run(plan: &Plan) -> io::Result<bool> {
     let mut record = RunRecord { timeout: Some(plan.connect.timeout), ..RunRecord::default() };
     let interrupted = cli::interrupted();
     tokio::pin!(interrupted);
-    let progress = io::stderr().is_terminal();
 
     let mut next_start = Instant::now();
     let mut seq = 0;
@@ -262,7 +267,7 @@ async fn run(plan: &Plan) -> io::Result<bool> {
         let started = Instant::now();
         next_start = started + plan.interval;
         let attempt = tokio::select! {
-            attempt = attempt_with_progress(plan, seq, progress) => attempt,
+            attempt = attempt_with_progress(plan, seq) => attempt,
             () = &mut interrupted => {
                 record.interrupted = true;
                 record.abandoned_after = Some(started.elapsed());
@@ -275,13 +280,16 @@ async fn run(plan: &Plan) -> io::Result<bool> {
             if plan.json {
                 report::render_attempt_json(&mut out, &plan.target, &plan.display, &attempt)?;
             } else {
+                if plan.timestamps {
+                    write!(out, "[{}] ", netdiag_common::timestamp::now())?;
+                }
                 report::render_attempt_text(&mut out, &plan.display, &attempt, new_ip)?;
             }
             out.flush()?;
         }
     }
     if record.interrupted {
-        clear_progress(progress);
+        cli::erase_waiting_line();
     }
     if plan.json {
         report::render_summary_json(&mut out, &plan.display, &record)?;
@@ -292,40 +300,10 @@ async fn run(plan: &Plan) -> io::Result<bool> {
     Ok(record.tally.passes(plan.max_loss))
 }
 
-/// One attempt; when stderr is a terminal and the attempt takes more than a second, a
-/// `\r`-updated line shows it is still waiting, so a 21 s timeout does not look like a hang.
-async fn attempt_with_progress(plan: &Plan, seq: u64, progress: bool) -> Attempt {
+/// One attempt, with the "waiting for ..." line on a terminal when it takes over a second.
+async fn attempt_with_progress(plan: &Plan, seq: u64) -> Attempt {
     let attempt = probe::attempt(seq, &plan.target, plan.family, &plan.resolver, &plan.connect);
-    if !progress {
-        return attempt.await;
-    }
-    tokio::pin!(attempt);
-    let mut waited = 0u64;
-    loop {
-        tokio::select! {
-            done = &mut attempt => {
-                if waited > 0 {
-                    clear_progress(true);
-                }
-                return done;
-            }
-            () = tokio::time::sleep(Duration::from_secs(1)) => {
-                waited += 1;
-                let mut err = io::stderr().lock();
-                let _ = write!(err, "\rwaiting for {}... {waited}s", plan.display);
-                let _ = err.flush();
-            }
-        }
-    }
-}
-
-fn clear_progress(progress: bool) {
-    if progress {
-        // Erase the waiting line so the next stdout line starts clean.
-        let mut err = io::stderr().lock();
-        let _ = write!(err, "\r\x1b[2K");
-        let _ = err.flush();
-    }
+    cli::with_waiting_line(&plan.display, attempt).await
 }
 
 // The default must stay the documented Windows timeout; the attribute above spells it out.

@@ -1,6 +1,7 @@
 //! `netdiag` renderers: subnet sizing, the environment, and findings, each as text and JSON.
 //! Connection strings are only ever written redacted.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -9,7 +10,10 @@ use serde_json::json;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::check::{AddressStage, DepsReport, EnvironmentStage, RouteStage, SCHEMA_VERSION, TargetReport};
+use crate::check::{
+    AddressStage, DependencyReport, DepsReport, EnvironmentStage, RouteStage, RunEnd, SCHEMA_VERSION,
+    TargetReport, UnparsedSetting,
+};
 use crate::connstr::Dependency;
 use crate::diagnose::{Finding, Severity};
 use crate::dns::AnsweredBy;
@@ -452,50 +456,195 @@ pub fn write_target_text(w: &mut dyn Write, r: &TargetReport, color: bool) -> io
     write_findings_text(w, &r.findings, color)
 }
 
-/// Every target, then one line over all of them.
+/// The verdict of one target in one word: the id of its first failure, else of its first
+/// warning, else of its first good news (`tcp_connected`); information alone
+/// (`loopback_destination`) never hides the outcome.
+pub fn verdict_id(r: &TargetReport) -> &'static str {
+    [Severity::Failure, Severity::Warning, Severity::Ok, Severity::Info]
+        .into_iter()
+        .find_map(|severity| r.findings.iter().find(|f| f.severity == severity))
+        .map_or("no_finding", |f| f.id.as_str())
+}
+
+/// What a run adds up to, kept as reports stream past (constant memory).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckTally {
+    pub checked: usize,
+    pub failed: usize,
+    /// Targets per verdict id.
+    pub verdicts: BTreeMap<&'static str, usize>,
+}
+
+impl CheckTally {
+    pub fn add(&mut self, r: &TargetReport) {
+        self.checked += 1;
+        self.failed += usize::from(r.failed);
+        *self.verdicts.entry(verdict_id(r)).or_default() += 1;
+    }
+}
+
+/// One line per target, for long lists: target, verdict id, time, address.
+pub fn write_target_brief(w: &mut dyn Write, r: &TargetReport, color: bool) -> io::Result<()> {
+    let address = r.primary_address().map_or_else(|| "-".to_owned(), |a| a.address.to_string());
+    let worst = crate::diagnose::worst(&r.findings);
+    let verdict = format!("{:<28}", verdict_id(r));
+    writeln!(w, "{:<40} {} {:>10} {address}", r.target, paint(&verdict, worst, color), ms_text(r.elapsed))
+}
+
+fn interrupted_text(end: &RunEnd) -> Option<String> {
+    if !end.interrupted {
+        return None;
+    }
+    let mut text = String::from("Interrupted:");
+    if end.in_flight.is_empty() {
+        text.push_str(" nothing was running");
+    } else {
+        let cut: Vec<String> = end
+            .in_flight
+            .iter()
+            .take(10)
+            .map(|f| format!("{} after {}", f.target, ms_text(f.waited)))
+            .collect();
+        let more = end.in_flight.len().saturating_sub(cut.len());
+        text.push_str(&format!(
+            " {} target(s) still running, not counted: {}",
+            end.in_flight.len(),
+            cut.join(", ")
+        ));
+        if more > 0 {
+            text.push_str(&format!(" and {more} more"));
+        }
+    }
+    if end.not_started {
+        text.push_str("; the rest of the list was not started");
+    }
+    Some(text)
+}
+
+/// The closing lines of a `check` run: the count, the tally by verdict (brief mode), and
+/// what an interruption cut short.
+pub fn write_check_closing(
+    w: &mut dyn Write,
+    tally: &CheckTally,
+    end: &RunEnd,
+    elapsed: Duration,
+    by_verdict: bool,
+    color: bool,
+) -> io::Result<()> {
+    let worst = if tally.failed > 0 || end.interrupted { Severity::Failure } else { Severity::Ok };
+    if tally.checked > 1 || by_verdict || end.interrupted {
+        let line = format!(
+            "\nOverall: {} target(s) checked in {}, {} failed",
+            tally.checked,
+            ms_text(elapsed),
+            tally.failed
+        );
+        writeln!(w, "{}", paint(&line, worst, color))?;
+    }
+    if by_verdict && !tally.verdicts.is_empty() {
+        let parts: Vec<String> = tally.verdicts.iter().map(|(id, n)| format!("{id} {n}")).collect();
+        writeln!(w, "By verdict: {}", parts.join(", "))?;
+    }
+    if let Some(text) = interrupted_text(end) {
+        writeln!(w, "{}", paint(&text, Severity::Warning, color))?;
+    }
+    Ok(())
+}
+
+/// Every target (in the order given), then one line over all of them.
 pub fn write_check_text(
     w: &mut dyn Write,
     reports: &[TargetReport],
     elapsed: Duration,
     color: bool,
 ) -> io::Result<()> {
+    let mut tally = CheckTally::default();
     for (i, r) in reports.iter().enumerate() {
         if i > 0 {
             writeln!(w)?;
         }
         write_target_text(w, r, color)?;
+        tally.add(r);
     }
-    if reports.len() > 1 {
-        let failed = reports.iter().filter(|r| r.failed).count();
-        let worst = if failed > 0 { Severity::Failure } else { Severity::Ok };
-        let line = format!(
-            "\nOverall: {} target(s) checked in {}, {failed} failed",
-            reports.len(),
-            ms_text(elapsed)
-        );
-        writeln!(w, "{}", paint(&line, worst, color))?;
-    }
-    Ok(())
+    write_check_closing(w, &tally, &RunEnd::default(), elapsed, false, color)
 }
 
-/// `{"schema": "netdiag.check/1", "failed", "elapsed_ms", "targets": [...]}`.
-pub fn write_check_json(w: &mut dyn Write, reports: &[TargetReport], elapsed: Duration) -> io::Result<()> {
+#[derive(Serialize)]
+struct TargetRecord<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    schema: u32,
+    timestamp: String,
+    index: usize,
+    verdict: &'static str,
+    #[serde(flatten)]
+    report: &'a TargetReport,
+}
+
+/// One NDJSON `target` record of `check --json`: `index` is the target's 0-based position in
+/// the input (arguments, then the file), so a script can restore the order.
+pub fn write_target_record(w: &mut dyn Write, index: usize, report: &TargetReport) -> io::Result<()> {
+    write_json(
+        w,
+        &TargetRecord {
+            kind: "target",
+            schema: SCHEMA_VERSION,
+            timestamp: crate::timestamp::now(),
+            index,
+            verdict: verdict_id(report),
+            report,
+        },
+    )
+}
+
+/// The closing NDJSON `summary` record of `check --json`.
+pub fn write_check_summary_record(
+    w: &mut dyn Write,
+    tally: &CheckTally,
+    end: &RunEnd,
+    elapsed: Duration,
+) -> io::Result<()> {
     #[derive(Serialize)]
-    struct Document<'a> {
-        schema: String,
+    struct Summary<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        schema: u32,
+        timestamp: String,
         failed: bool,
+        targets_checked: usize,
+        targets_failed: usize,
+        verdicts: &'a BTreeMap<&'static str, usize>,
         elapsed_ms: f64,
-        targets: &'a [TargetReport],
+        interrupted: bool,
+        in_flight: &'a [crate::check::InFlight],
+        not_started: bool,
     }
     write_json(
         w,
-        &Document {
-            schema: format!("netdiag.check/{SCHEMA_VERSION}"),
-            failed: reports.iter().any(|r| r.failed),
+        &Summary {
+            kind: "summary",
+            schema: SCHEMA_VERSION,
+            timestamp: crate::timestamp::now(),
+            failed: tally.failed > 0,
+            targets_checked: tally.checked,
+            targets_failed: tally.failed,
+            verdicts: &tally.verdicts,
             elapsed_ms: crate::millis::ms(elapsed),
-            targets: reports,
+            interrupted: end.interrupted,
+            in_flight: &end.in_flight,
+            not_started: end.not_started,
         },
     )
+}
+
+/// A whole `check` run as NDJSON, in input order (for callers holding every report).
+pub fn write_check_json(w: &mut dyn Write, reports: &[TargetReport], elapsed: Duration) -> io::Result<()> {
+    let mut tally = CheckTally::default();
+    for (index, r) in reports.iter().enumerate() {
+        write_target_record(w, index, r)?;
+        tally.add(r);
+    }
+    write_check_summary_record(w, &tally, &RunEnd::default(), elapsed)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -504,6 +653,7 @@ pub fn write_check_json(w: &mut dyn Write, reports: &[TargetReport], elapsed: Du
 pub fn write_deps_text(
     w: &mut dyn Write,
     deps: &DepsReport,
+    end: &RunEnd,
     elapsed: Duration,
     color: bool,
 ) -> io::Result<()> {
@@ -526,40 +676,126 @@ pub fn write_deps_text(
         match (&d.check, &d.error) {
             (Some(r), _) => write_target_text(w, r, color)?,
             (None, Some(e)) => writeln!(w, "{} {e}", paint("FAILURE", Severity::Failure, color))?,
-            (None, None) => {}
+            (None, None) => writeln!(w, "not checked: the run was interrupted first")?,
         }
     }
-    let failed = deps
-        .dependencies
-        .iter()
-        .filter(|d| d.error.is_some() || d.check.as_ref().is_some_and(|c| c.failed))
-        .count();
-    let line = format!(
-        "\nDependencies: {} checked in {}, {failed} failed",
-        deps.dependencies.len(),
-        ms_text(elapsed)
-    );
-    writeln!(w, "{}", paint(&line, if failed > 0 { Severity::Failure } else { Severity::Ok }, color))
+    let failed = deps.dependencies.iter().filter(|d| d.failed()).count();
+    let checked = deps.dependencies.iter().filter(|d| d.check.is_some() || d.error.is_some()).count();
+    let line = format!("\nDependencies: {checked} checked in {}, {failed} failed", ms_text(elapsed));
+    let worst = if failed > 0 || end.interrupted { Severity::Failure } else { Severity::Ok };
+    writeln!(w, "{}", paint(&line, worst, color))?;
+    if let Some(text) = interrupted_text(end) {
+        writeln!(w, "{}", paint(&text, Severity::Warning, color))?;
+    }
+    Ok(())
 }
 
-/// `{"schema": "netdiag.deps/1", "failed", "elapsed_ms", "dependencies": [...], "unparsed": [...]}`.
-pub fn write_deps_json(w: &mut dyn Write, deps: &DepsReport, elapsed: Duration) -> io::Result<()> {
+/// One NDJSON record of `deps --json` for a setting that could not be understood.
+pub fn write_unparsed_record(w: &mut dyn Write, u: &UnparsedSetting) -> io::Result<()> {
     #[derive(Serialize)]
-    struct Document<'a> {
-        schema: String,
-        failed: bool,
-        elapsed_ms: f64,
+    struct Unparsed<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        schema: u32,
+        timestamp: String,
         #[serde(flatten)]
-        deps: &'a DepsReport,
+        setting: &'a UnparsedSetting,
     }
     write_json(
         w,
-        &Document {
-            schema: format!("netdiag.deps/{SCHEMA_VERSION}"),
-            failed: deps.failed,
-            elapsed_ms: crate::millis::ms(elapsed),
-            deps,
+        &Unparsed {
+            kind: "unparsed",
+            schema: SCHEMA_VERSION,
+            timestamp: crate::timestamp::now(),
+            setting: u,
         },
+    )
+}
+
+#[derive(Serialize)]
+struct DependencyRecord<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    schema: u32,
+    timestamp: String,
+    index: usize,
+    verdict: Option<&'static str>,
+    #[serde(flatten)]
+    dependency: &'a DependencyReport,
+}
+
+/// One NDJSON `dependency` record of `deps --json`, as soon as its check finished; `index` is
+/// its position in the settings' order.
+pub fn write_dependency_record(w: &mut dyn Write, index: usize, d: &DependencyReport) -> io::Result<()> {
+    write_json(
+        w,
+        &DependencyRecord {
+            kind: "dependency",
+            schema: SCHEMA_VERSION,
+            timestamp: crate::timestamp::now(),
+            index,
+            verdict: d.check.as_ref().map(verdict_id),
+            dependency: d,
+        },
+    )
+}
+
+/// The closing NDJSON `summary` record of `deps --json`.
+pub fn write_deps_summary_record(
+    w: &mut dyn Write,
+    dependencies: usize,
+    checked: usize,
+    failed: usize,
+    end: &RunEnd,
+    elapsed: Duration,
+) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Summary<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        schema: u32,
+        timestamp: String,
+        failed: bool,
+        dependencies: usize,
+        dependencies_checked: usize,
+        dependencies_failed: usize,
+        elapsed_ms: f64,
+        interrupted: bool,
+        in_flight: &'a [crate::check::InFlight],
+    }
+    write_json(
+        w,
+        &Summary {
+            kind: "summary",
+            schema: SCHEMA_VERSION,
+            timestamp: crate::timestamp::now(),
+            failed: failed > 0,
+            dependencies,
+            dependencies_checked: checked,
+            dependencies_failed: failed,
+            elapsed_ms: crate::millis::ms(elapsed),
+            interrupted: end.interrupted,
+            in_flight: &end.in_flight,
+        },
+    )
+}
+
+/// A whole `deps` report as NDJSON (for callers holding every report).
+pub fn write_deps_json(w: &mut dyn Write, deps: &DepsReport, elapsed: Duration) -> io::Result<()> {
+    for u in &deps.unparsed {
+        write_unparsed_record(w, u)?;
+    }
+    for (index, d) in deps.dependencies.iter().enumerate() {
+        write_dependency_record(w, index, d)?;
+    }
+    let failed = deps.dependencies.iter().filter(|d| d.failed()).count();
+    write_deps_summary_record(
+        w,
+        deps.dependencies.len(),
+        deps.dependencies.len(),
+        failed,
+        &RunEnd::default(),
+        elapsed,
     )
 }
 
@@ -595,6 +831,8 @@ pub struct TncView {
     pub timeout_ms: f64,
     /// The lines Test-NetConnection writes as warnings, without the `WARNING: ` prefix.
     pub warnings: Vec<String>,
+    /// When the test ended (RFC 3339, UTC); JSON only.
+    pub timestamp: String,
 }
 
 impl TncView {
@@ -638,6 +876,7 @@ impl TncView {
             failure_class,
             timeout_ms: crate::millis::ms(r.environment.tcp_timeout),
             warnings,
+            timestamp: crate::timestamp::now(),
         }
     }
 }
@@ -696,6 +935,28 @@ pub fn write_tnc_json(w: &mut dyn Write, v: &TncView) -> io::Result<()> {
     write_json(w, v)
 }
 
+/// What `tnc` prints when Ctrl-C (or SIGTERM/SIGHUP) stopped the test before it finished.
+pub fn write_tnc_interrupted(
+    w: &mut dyn Write,
+    target: &str,
+    waited: Duration,
+    json: bool,
+) -> io::Result<()> {
+    if json {
+        return write_json(
+            w,
+            &json!({
+                "ComputerName": target,
+                "TcpTestSucceeded": false,
+                "Interrupted": true,
+                "WaitedMs": crate::millis::ms(waited),
+                "Timestamp": crate::timestamp::now(),
+            }),
+        );
+    }
+    writeln!(w, "Interrupted: the test of {target} had waited {} with no result yet", ms_text(waited))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -746,6 +1007,7 @@ mod tests {
             failure_class: (!succeeded).then(|| "timed_out".to_owned()),
             timeout_ms: 21000.0,
             warnings: if succeeded { vec![] } else { vec!["TCP connect to (10.0.2.5 : 1433) failed".into()] },
+            timestamp: "2026-11-25T14:00:00.000000Z".into(),
         }
     }
 

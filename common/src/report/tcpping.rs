@@ -120,6 +120,8 @@ pub struct AttemptRecord<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub schema: u32,
+    /// When the attempt ended (RFC 3339, UTC).
+    pub timestamp: String,
     pub seq: u64,
     pub target: &'a str,
     pub host: &'a str,
@@ -169,6 +171,7 @@ impl<'a> AttemptRecord<'a> {
         Self {
             kind: "attempt",
             schema: JSON_SCHEMA,
+            timestamp: crate::timestamp::now(),
             seq: attempt.seq,
             target: display,
             host: &target.display_host,
@@ -205,6 +208,8 @@ pub struct SummaryRecord<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub schema: u32,
+    /// When the run ended (RFC 3339, UTC).
+    pub timestamp: String,
     pub target: &'a str,
     pub attempts: u64,
     pub successes: u64,
@@ -232,6 +237,7 @@ impl<'a> SummaryRecord<'a> {
         Self {
             kind: "summary",
             schema: JSON_SCHEMA,
+            timestamp: crate::timestamp::now(),
             target: display,
             attempts: run.tally.attempts,
             successes: run.tally.successes,
