@@ -11,9 +11,25 @@ SUDO=""
 
 echo "== installing test prerequisites"
 $SUDO apt-get update -qq
+# bind9, knot, unbound and prometheus are installed for their binaries only: the tests start
+# each with a config of their own on loopback. A policy-rc.d for the length of the install keeps
+# the packages from starting their services with Debian's default configs.
+POLICY=/usr/sbin/policy-rc.d
+OUR_POLICY=""
+if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+    $SUDO chmod +x "$POLICY"
+    OUR_POLICY=1
+    trap '$SUDO rm -f "$POLICY"' EXIT
+fi
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     iproute2 iptables dnsmasq-base procps prometheus openssl curl \
-    wine64 gcc-mingw-w64-x86-64 musl-tools >/dev/null
+    wine64 gcc-mingw-w64-x86-64 musl-tools \
+    bind9 bind9-utils knot knot-dnsutils unbound >/dev/null
+if [ -n "$OUR_POLICY" ]; then
+    $SUDO rm -f "$POLICY"
+    trap - EXIT
+fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 rustup target add x86_64-pc-windows-gnu x86_64-unknown-linux-musl >/dev/null
 

@@ -58,9 +58,13 @@ fn text_output_matches_the_original_format() {
         "Addresses: ".to_owned(),
         format!("\t{WWW_V4}"),
         format!("\t{WWW_V6}"),
+        // The aliases are the names that are aliases: never the canonical name again.
         "Aliases: ".to_owned(),
+        format!("\t{ALIAS}"),
         format!("\t{MID}"),
-        format!("\t{WWW}"),
+        format!("Chain: {ALIAS} -> {MID} -> {WWW}"),
+        // hickory-server is authoritative only: the RA flag is clear.
+        "Note: this server does not offer recursion (RA flag not set)".to_owned(),
     ];
     assert_eq!(lines[..expected.len()], expected, "{out}");
     assert!(lines[expected.len()].starts_with("Lookup time: "), "{out}");
@@ -74,7 +78,7 @@ fn json_reports_chain_addresses_and_every_server() {
     let out = nameresolver(&[ALIAS, &server, "--json", "--timeout", "500ms"]);
     out.expect_code(0);
     let doc = out.json();
-    assert_eq!(doc["schema_version"], 1, "{out}");
+    assert_eq!(doc["schema_version"], 2, "{out}");
     assert_eq!(doc["result"], "resolved");
     assert_eq!(doc["servers"]["source"]["kind"], "argument");
     assert_eq!(doc["timeout_ms"], 500.0);
@@ -162,7 +166,7 @@ fn other_record_types_and_reverse_lookup() {
     }
     let out = nameresolver(&["netdiag.test", &server, "--type", "TXT"]);
     out.expect_code(0);
-    assert!(out.stdout().contains("Records: \n\tTXT netdiag test zone"), "{out}");
+    assert!(out.stdout().contains("Records: \n\tTXT \"netdiag test zone\""), "{out}");
     let out = nameresolver(&["netdiag.test", &server, "--type", "soa", "--json"]);
     assert!(
         out.expect_code(0).json()["answer"]["records"][0]["data"]
@@ -351,7 +355,7 @@ fn dnsmasq_end_to_end() {
     assert!(stdout.starts_with(&format!("Server: {server}\n\n")), "{out}");
     assert!(
         stdout.contains(&format!(
-            "Name: {WWW}\nAddresses: \n\t{WWW_V4}\n\t{WWW_V6}\nAliases: \n\t{MID}\n\t{WWW}\n"
+            "Name: {WWW}\nAddresses: \n\t{WWW_V4}\n\t{WWW_V6}\nAliases: \n\t{ALIAS}\n\t{MID}\n"
         )),
         "{out}"
     );

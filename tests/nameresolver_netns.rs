@@ -135,3 +135,32 @@ fn resolv_conf_without_servers_exits_1() {
     out.expect_code(1);
     assert!(out.stderr().contains("no DNS servers configured in /etc/resolv.conf"), "{out}");
 }
+
+#[test]
+fn a_firewall_that_drops_aaaa_queries_is_named_and_aaaa_moves_on() {
+    if !privileged() {
+        return;
+    }
+    let ns = Netns::new("nr6");
+    let _first = Dnsmasq::start_in(&ns, "127.0.0.1", &dnsmasq_records());
+    let _second = Dnsmasq::start_in(&ns, "127.0.0.2", &dnsmasq_records());
+    // A middlebox that silently drops AAAA queries to the first server: the question section
+    // ends with QTYPE 28 (0x001c) and QCLASS IN after the root label.
+    ns.iptables(
+        "-A INPUT -p udp -d 127.0.0.1 --dport 53 -m string --algo bm --hex-string \"|00001c0001|\" -j DROP",
+    );
+    let website = [("WEBSITE_DNS_SERVER", "127.0.0.1,127.0.0.2")];
+
+    let out = nameresolver_in(&ns, &[WWW, "--json", "--timeout", "500ms"], &website);
+    let doc = out.expect_code(0).json();
+    assert_eq!(doc["attempts"][0]["failed_types"], serde_json::json!(["AAAA"]), "{out}");
+    assert_eq!(doc["attempts"][0]["queries"][1]["status"], "timed_out", "{out}");
+    assert_eq!(doc["questions"][0]["answered_by"]["server"], "127.0.0.1:53", "{out}");
+    assert_eq!(doc["questions"][1]["answered_by"]["server"], "127.0.0.2:53", "{out}");
+    assert_eq!(addresses(&doc), [WWW_V4, WWW_V6], "{out}");
+
+    let out = nameresolver_in(&ns, &[WWW, "--timeout", "500ms"], &website);
+    let text = out.expect_code(0).stdout();
+    assert!(text.contains("DNS server 127.0.0.1 answered A but AAAA timed out"), "{out}");
+    assert!(text.contains("Server: 127.0.0.1 (A), 127.0.0.2 (AAAA)"), "{out}");
+}

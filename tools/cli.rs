@@ -188,7 +188,6 @@ pub fn erase_waiting_line() {
 /// tool races its work against this, then prints what finished and marks what was cut short.
 /// Where no handler can be installed the future never completes: the run simply cannot be
 /// interrupted early, which is no reason to fail it.
-#[allow(dead_code, reason = "each binary includes this file; not all of them wait for signals yet")]
 pub async fn interrupted() {
     #[cfg(unix)]
     {

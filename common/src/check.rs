@@ -46,7 +46,13 @@ pub struct CheckOptions {
     pub max_parallel: usize,
     /// How many sockets (DNS and TCP together) may be open at once: the descriptor budget.
     pub max_sockets: usize,
+    /// How many addresses of one name are routed and connected to; an answer with thousands
+    /// of records must not fan out into thousands of connects. The rest are counted.
+    pub max_addresses: usize,
 }
+
+/// More than any real service publishes for one name, few enough to probe at once.
+pub const DEFAULT_MAX_ADDRESSES: usize = 16;
 
 /// Enough to check a typical app's dependencies all at once and to keep a list of thousands
 /// moving; the socket budget, not this, keeps descriptors in check.
@@ -75,6 +81,7 @@ impl Default for CheckOptions {
             hosts_file: Some(dns::default_hosts_path()),
             max_parallel: DEFAULT_MAX_PARALLEL,
             max_sockets: DEFAULT_MAX_SOCKETS,
+            max_addresses: DEFAULT_MAX_ADDRESSES,
         }
     }
 }
@@ -254,6 +261,8 @@ pub struct DnsStage {
     pub cname_chain: Vec<String>,
     #[serde(serialize_with = "crate::millis::serialize", rename = "elapsed_ms")]
     pub elapsed: Duration,
+    /// Addresses beyond `--max-addresses`: resolved, listed in `addresses`, not probed.
+    pub addresses_not_probed: usize,
 }
 
 /// How the kernel would route to an address (asked without sending anything).
@@ -360,17 +369,20 @@ fn server_attempt(a: &dns::ServerAttempt) -> (DnsServerStage, ServerEvidence) {
         Outcome::Answered { .. } => ("answered", ServerOutcome::Answered { elapsed: a.elapsed }),
         Outcome::TimedOut { after, .. } => ("timed_out", ServerOutcome::TimedOut { elapsed: *after }),
         Outcome::Refused => ("refused", ServerOutcome::Refused),
+        // A server that only delegates refuses, in effect, to resolve the name for the app.
+        Outcome::Referral { .. } => ("referral", ServerOutcome::Refused),
         Outcome::ServFail => ("serv_fail", ServerOutcome::ServFail),
         Outcome::OtherResponseCode { response_code } => {
             ("other_response_code", ServerOutcome::Malformed(format!("response code {response_code}")))
         }
         Outcome::NetworkError { message } => ("network_error", ServerOutcome::NetworkError(message.clone())),
         Outcome::Malformed { message } => ("malformed", ServerOutcome::Malformed(message.clone())),
+        Outcome::Interrupted { .. } => ("interrupted", ServerOutcome::NetworkError("interrupted".into())),
     };
-    (
-        server_stage(status, &a.outcome, a.elapsed, a.server),
-        ServerEvidence { server: a.server.to_string(), outcome },
-    )
+    let mut stage = server_stage(status, &a.outcome, a.elapsed, a.server);
+    // "answered A but AAAA timed out": a failed question is shown, not hidden by the other.
+    stage.detail = a.describe();
+    (stage, ServerEvidence { server: a.server.to_string(), outcome })
 }
 
 /// Resolves `name` through `servers` the way the app would and returns the stage and the
@@ -405,6 +417,7 @@ pub async fn dns_stage(
         addresses,
         cname_chain: cname_chain.clone(),
         elapsed: found.elapsed,
+        addresses_not_probed: 0,
     };
     // An empty list with warnings means the setting was there but unusable: say which.
     let servers_source = if servers.servers.is_empty() && !servers.warnings.is_empty() {
@@ -565,8 +578,13 @@ pub async fn check_target(target: &Target, ctx: &RunContext) -> TargetReport {
                 hosts_file: opts.hosts_file.clone(),
                 ..LookupOptions::default()
             };
-            let (stage, evidence) = dns_stage_budgeted(name, ctx, &lookup_opts).await;
-            let addresses = stage.addresses.clone();
+            let (mut stage, evidence) = dns_stage_budgeted(name, ctx, &lookup_opts).await;
+            let mut addresses = stage.addresses.clone();
+            let limit = opts.max_addresses.max(1);
+            if addresses.len() > limit {
+                stage.addresses_not_probed = addresses.len() - limit;
+                addresses.truncate(limit);
+            }
             (Some(stage), Some(evidence), addresses)
         }
     };
@@ -890,6 +908,7 @@ mod tests {
             hosts_file: None,
             max_parallel: DEFAULT_MAX_PARALLEL,
             max_sockets: DEFAULT_MAX_SOCKETS,
+            max_addresses: DEFAULT_MAX_ADDRESSES,
         }
     }
 

@@ -348,6 +348,7 @@ mod tests {
             elapsed: Duration::from_millis(elapsed_ms),
             queries: vec![],
             answer: None,
+            failed_types: vec![],
         }
     }
 

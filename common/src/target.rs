@@ -53,7 +53,8 @@ impl Host {
         if input.is_empty() {
             return Err(TargetError::EmptyHost);
         }
-        if let Ok(ip) = input.parse::<IpAddr>() {
+        // What the OS takes as an address (`127.1`, `0x7f.1`) is one, never a DNS question.
+        if let Some(ip) = crate::dns::hosts::parse_os_address(input) {
             return Ok(Host::Ip(ip));
         }
         if input.contains(':') {

@@ -106,10 +106,12 @@ pub fn outcome_id(outcome: &Outcome) -> &'static str {
         Outcome::Answered { .. } => "answered",
         Outcome::TimedOut { .. } => "timed_out",
         Outcome::Refused => "refused",
+        Outcome::Referral { .. } => "referral",
         Outcome::ServFail => "serv_fail",
         Outcome::OtherResponseCode { .. } => "other_response_code",
         Outcome::NetworkError { .. } => "network_error",
         Outcome::Malformed { .. } => "malformed",
+        Outcome::Interrupted { .. } => "interrupted",
     }
 }
 
@@ -319,7 +321,10 @@ pub fn write_debug(w: &mut dyn Write, req: &ProbeRequest, result: &ProbeResult) 
             let mut w = &mut *w;
             tcpping::render_attempt_text(&mut w, &req.target.to_string(), a, None)?;
         }
-        Some(Report::Dns { query, lookup }) => nameresolver::render_text(w, query, lookup, true)?,
+        Some(Report::Dns { query, lookup }) => {
+            let text = nameresolver::TextOptions { all_servers: true, ..Default::default() };
+            nameresolver::render_text(w, query, lookup, text)?
+        }
     }
     writeln!(
         w,

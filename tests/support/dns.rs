@@ -238,6 +238,21 @@ pub enum Fault {
     Garbage,
     /// Replies with a full answer under the wrong message id: must be ignored.
     WrongId,
+    /// UDP: truncated; TCP: an endless stream of zero-length frames.
+    ZeroLengthFrames,
+    /// UDP: truncated; TCP: the answer one byte every 100 ms.
+    Trickle,
+    /// UDP: an endless flood of replies with wrong ids.
+    WrongIdFlood,
+    /// Answers A for another name than the one asked.
+    OtherName,
+    /// UDP: truncated; TCP: an answer with 2,000 loopback A records (127.1.x.y; as many as fit in
+    /// one TCP message), so that a probe of them stays on this machine.
+    Huge,
+    /// Answers A, never answers AAAA (a middlebox that drops AAAA queries).
+    DropAaaa,
+    /// Answers A, SERVFAIL for AAAA (a validating resolver with one bogus RRset).
+    ServFailAaaa,
 }
 
 /// A DNS server on 127.0.0.1 (UDP and TCP on one port) that misbehaves as told.
@@ -265,7 +280,34 @@ fn fault_reply(fault: Fault, query: &Message, over_tcp: bool) -> Option<Vec<u8>>
             }
         }
     };
+    let is_aaaa = query.queries.iter().any(|q| q.query_type() == RecordType::AAAA);
     match fault {
+        Fault::DropAaaa if is_aaaa => return None,
+        Fault::ServFailAaaa if is_aaaa => reply.metadata.response_code = ResponseCode::ServFail,
+        Fault::DropAaaa | Fault::ServFailAaaa => full(&mut reply),
+        Fault::OtherName => {
+            // Our id, but the question and answer of another name: not our reply.
+            let other = Name::from_str("someone.else.test.").expect("name");
+            reply.queries.clear();
+            reply.add_query(hickory_proto::op::Query::query(other.clone(), RecordType::A));
+            reply.add_answer(Record::from_rdata(other, 60, RData::A(A(FAULT_V4.parse().expect("v4")))));
+        }
+        Fault::ZeroLengthFrames | Fault::Trickle | Fault::Huge if !over_tcp => {
+            reply.metadata.truncation = true
+        }
+        Fault::Huge => {
+            for q in &query.queries {
+                for i in 0..2000u32 {
+                    let ip = std::net::Ipv4Addr::from(0x7f01_0000 + i);
+                    reply.add_answer(Record::from_rdata(q.name().clone(), 60, RData::A(A(ip))));
+                }
+            }
+        }
+        Fault::ZeroLengthFrames | Fault::Trickle => full(&mut reply),
+        Fault::WrongIdFlood => {
+            reply.metadata.id = id.wrapping_add(1);
+            full(&mut reply);
+        }
         Fault::Silent => return None,
         Fault::ServFail => reply.metadata.response_code = ResponseCode::ServFail,
         Fault::Refused => reply.metadata.response_code = ResponseCode::Refused,
@@ -299,6 +341,16 @@ impl FaultServer {
                     let Ok((n, peer)) = udp.recv_from(&mut buf).await else { continue };
                     let Ok(query) = Message::from_vec(&buf[..n]) else { continue };
                     if let Some(bytes) = fault_reply(fault, &query, false) {
+                        if fault == Fault::WrongIdFlood {
+                            // Bounded: a few seconds of flood at most, then it stops by itself.
+                            let until = Instant::now() + Duration::from_secs(5);
+                            while Instant::now() < until {
+                                if udp.send_to(&bytes, peer).await.is_err() {
+                                    break;
+                                }
+                            }
+                            continue;
+                        }
                         let _ = udp.send_to(&bytes, peer).await;
                     }
                 }
@@ -330,6 +382,28 @@ async fn serve_tcp(mut stream: tokio::net::TcpStream, fault: Fault) {
         let Some(bytes) = fault_reply(fault, &query, true) else { continue };
         let mut framed = u16::try_from(bytes.len()).expect("short reply").to_be_bytes().to_vec();
         framed.extend_from_slice(&bytes);
+        match fault {
+            Fault::ZeroLengthFrames => {
+                // Bounded: at most 10 s of zero-length frames.
+                let until = Instant::now() + Duration::from_secs(10);
+                while Instant::now() < until {
+                    if stream.write_all(&[0, 0]).await.is_err() {
+                        return;
+                    }
+                }
+                return;
+            }
+            Fault::Trickle => {
+                for byte in framed {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if stream.write_all(&[byte]).await.is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
         if stream.write_all(&framed).await.is_err() {
             return;
         }

@@ -4,6 +4,7 @@
 //! here, and the probing process runs inside such a namespace, whose only routes are our veths.
 #![allow(dead_code, clippy::print_stderr)]
 
+pub mod daemons;
 pub mod dns;
 pub mod netns;
 pub mod wine;

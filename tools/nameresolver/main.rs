@@ -3,7 +3,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{self, Write};
-use std::net::IpAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -27,17 +26,31 @@ use netdiag_common::report::nameresolver as report;
     after_help = "Examples:\n  \
         nameresolver mystorage.blob.core.windows.net            # the app's own servers\n  \
         nameresolver mystorage.blob.core.windows.net 10.0.0.4   # one server\n  \
-        nameresolver contoso.com --type MX --all-servers --json\n\n\
+        nameresolver contoso.com --type MX --all-servers --json\n  \
+        nameresolver @127.0.0.1:5353 www.example.test -t HTTPS,TYPE65  # dig's @server\n  \
+        nameresolver -x 127.0.0.1 127.0.0.1:5353                    # reverse (PTR)\n\n\
         Exit codes: 0 resolved, 1 not resolved (NXDOMAIN, no data, every server failed), 2 bad usage."
 )]
 struct Cli {
-    /// Name to resolve, or an IP address for a reverse (PTR) lookup.
-    hostname: String,
-    /// DNS server to ask instead of the app's own: ip, ip:port or [v6]:port.
+    /// Name to resolve, or an IP address for a reverse (PTR) lookup; `@server` may come first,
+    /// as with dig.
+    #[arg(required_unless_present = "reverse")]
+    hostname: Option<String>,
+    /// DNS server to ask instead of the app's own: ip, ip:port or [v6]:port (`@` prefix allowed).
     dns_server: Option<String>,
-    /// Record type(s) to ask for: A, AAAA, CNAME, MX, TXT, SRV, NS, SOA, PTR [default: A and AAAA].
+    /// Reverse lookup of this address (PTR), as dig -x.
+    #[arg(short = 'x', value_name = "ADDR")]
+    reverse: Option<String>,
+    /// Record type(s) to ask for: A, AAAA, CNAME, MX, TXT, SRV, NS, SOA, PTR, CAA, DS, DNSKEY,
+    /// NAPTR, SVCB, HTTPS, DNAME or TYPE<n> [default: A and AAAA].
     #[arg(long = "type", short = 't', value_delimiter = ',')]
     types: Vec<String>,
+    /// Do not send EDNS0 (by default a 1232-byte UDP payload is advertised).
+    #[arg(long)]
+    no_edns: bool,
+    /// Show each record's TTL.
+    #[arg(long)]
+    ttl: bool,
     /// Query over TCP instead of UDP.
     #[arg(long)]
     tcp: bool,
@@ -81,12 +94,16 @@ pub fn run_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode 
     };
     cli::init_tracing(cli.verbose);
 
-    let (target, types) = match parse_target(&cli) {
+    let (input, server_arg) = match positional(&cli) {
+        Ok(found) => found,
+        Err(message) => return usage_error(message),
+    };
+    let (target, types) = match parse_target(&input, &cli.types) {
         Ok(parsed) => parsed,
         Err(message) => return usage_error(message),
     };
     let env = |key: &str| std::env::var(key).ok();
-    let explicit: Vec<String> = cli.dns_server.iter().cloned().collect();
+    let explicit: Vec<String> = server_arg.into_iter().collect();
     // A broken WEBSITE_DNS_TIMEOUT or a missing resolv.conf is the platform's configuration,
     // not the user's input: say so and carry on, as tcpping and netdiag do.
     let server_list = match servers::servers_for_tool(&explicit, &env, &servers::default_resolv_conf()) {
@@ -106,6 +123,7 @@ pub fn run_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode 
         timeout,
         transport: if cli.tcp { Transport::Tcp } else { Transport::Udp },
         all_servers: cli.all_servers,
+        edns: !cli.no_edns,
         ..LookupOptions::default()
     };
 
@@ -113,30 +131,71 @@ pub fn run_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode 
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let lookup = runtime.block_on(dns::lookup(&target, &types, &server_list, &opts));
+    // Ctrl-C or SIGTERM: the servers that finished are reported, the one being asked is marked.
+    let lookup =
+        runtime.block_on(dns::lookup_until(&target, &types, &server_list, &opts, cli::interrupted()));
 
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let written = if cli.json {
-        report::render_json(&mut out, &cli.hostname, &target, &lookup, cli.all_servers)
+        report::render_json(&mut out, &input, &target, &lookup, cli.all_servers)
     } else {
-        report::render_text(&mut out, &target, &lookup, cli.all_servers)
+        let text = report::TextOptions { all_servers: cli.all_servers, ttl: cli.ttl };
+        report::render_text(&mut out, &target, &lookup, text)
     }
     .and_then(|()| out.flush());
-    let code = if lookup.result().is_ok() { 0 } else { 1 };
+    // An interrupted run did not finish: 130, as a shell reports Ctrl-C.
+    let code = if lookup.interrupted {
+        130
+    } else if lookup.result().is_ok() {
+        0
+    } else {
+        1
+    };
     cli::finish(TOOL, written.map(|()| code))
 }
 
-fn parse_target(cli: &Cli) -> Result<(QueryTarget, Vec<RecordKind>), String> {
+/// The name (or address) and the server, from `HOSTNAME [SERVER]`, `@SERVER HOSTNAME`,
+/// `HOSTNAME @SERVER` or `-x ADDR [SERVER]`.
+fn positional(cli: &Cli) -> Result<(String, Option<String>), String> {
+    let mut words: Vec<&str> = cli.hostname.iter().chain(cli.dns_server.iter()).map(String::as_str).collect();
+    let mut server = None;
+    if let Some(at) = words.iter().position(|w| w.starts_with('@')) {
+        server = Some(words.remove(at)[1..].to_owned());
+    }
+    let input = match (&cli.reverse, words.as_slice()) {
+        (Some(addr), []) => addr.clone(),
+        (Some(addr), [other]) if server.is_none() => {
+            server = Some((*other).to_owned());
+            addr.clone()
+        }
+        (None, [name]) => (*name).to_owned(),
+        (None, [name, other]) if server.is_none() => {
+            server = Some((*other).to_owned());
+            (*name).to_owned()
+        }
+        (None, []) => return Err("a name to resolve is required".to_owned()),
+        _ => return Err("too many arguments: give one name and at most one server".to_owned()),
+    };
+    if cli.reverse.is_some()
+        && dns::hosts::parse_os_address(input.trim().trim_start_matches('[').trim_end_matches(']')).is_none()
+    {
+        return Err(format!("-x needs an IP address, not {input}"));
+    }
+    Ok((input, server))
+}
+
+fn parse_target(input: &str, asked: &[String]) -> Result<(QueryTarget, Vec<RecordKind>), String> {
     let mut types = Vec::new();
-    for text in &cli.types {
+    for text in asked {
         let kind: RecordKind = text.trim().parse().map_err(|e| format!("{e}"))?;
         if !types.contains(&kind) {
             types.push(kind);
         }
     }
-    let input = cli.hostname.trim();
-    if let Ok(ip) = input.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+    let input = input.trim();
+    // What the OS would take as an address (`127.1`, `0x7f.1`) is one: a reverse lookup.
+    if let Some(ip) = dns::hosts::parse_os_address(input.trim_start_matches('[').trim_end_matches(']')) {
         if types.iter().any(|t| *t != RecordKind::PTR) {
             return Err(format!("{input} is an IP address: it is looked up in reverse (PTR); drop --type"));
         }

@@ -158,6 +158,10 @@ struct CheckArgs {
     #[arg(long, default_value_t = check::DEFAULT_MAX_PARALLEL, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     parallel: usize,
+    /// How many addresses of one name are probed; the others are counted as not probed.
+    #[arg(long, default_value_t = check::DEFAULT_MAX_ADDRESSES, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    max_addresses: usize,
     /// One line per target (target, verdict, time, address) and a tally by verdict: the
     /// default above 10 targets or when reading standard input.
     #[arg(long, conflicts_with = "full")]
@@ -617,6 +621,7 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     let opts = CheckOptions {
         max_parallel: args.parallel,
         max_sockets: socket_budget(),
+        max_addresses: args.max_addresses,
         ..check_options("check", &args.probe)
     };
     let json = args.probe.output.json;

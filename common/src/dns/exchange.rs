@@ -68,7 +68,15 @@ pub(crate) async fn exchange(
             let response = udp(server, &bytes, request, deadline).await?;
             if response.metadata.truncation {
                 tracing::debug!(%server, "truncated UDP reply, retrying over TCP");
-                let response = tcp(server, &bytes, request, deadline).await?;
+                // The question is not answered until the TCP retry is: its failure is the
+                // question's failure (TCP/53 blocked is a real-world cause).
+                let response = tcp(server, &bytes, request, deadline).await.map_err(|failure| {
+                    let why = match failure {
+                        Failure::TimedOut { .. } => "timed out".to_owned(),
+                        Failure::Network(m) | Failure::Malformed(m) => m,
+                    };
+                    Failure::Network(format!("the UDP reply was truncated and the TCP retry failed: {why}"))
+                })?;
                 return Ok(Exchanged { response, transport: Transport::Tcp, retried_over_tcp: true });
             }
             Ok(Exchanged { response, transport: Transport::Udp, retried_over_tcp: false })
@@ -102,7 +110,12 @@ fn judge(data: &[u8], request: &Message) -> Result<Option<Message>, Failure> {
             Ok(Some(message))
         }
         Ok(_) => Ok(None),
-        Err(e) => Err(Failure::Malformed(format!("{} bytes that are not a DNS message: {e}", data.len()))),
+        // The decoder's message may quote bytes of the reply: escaped before it can be shown.
+        Err(e) => Err(Failure::Malformed(format!(
+            "{} bytes that are not a DNS message: {}",
+            data.len(),
+            super::present::terminal_safe(&e.to_string())
+        ))),
     }
 }
 
@@ -120,6 +133,11 @@ async fn udp(
     let mut buf = vec![0u8; 65_535];
     let mut ignored = 0;
     loop {
+        // A flood of replies that are not ours is always ready to read: the deadline is checked
+        // here too, or it would never get a chance to fire.
+        if Instant::now() >= deadline {
+            return Err(Failure::TimedOut { ignored });
+        }
         let received = match timeout_at(deadline, socket.recv(&mut buf)).await {
             Err(_) => return Err(Failure::TimedOut { ignored }),
             Ok(Err(e)) => return Err(network("receive", &e)),
@@ -156,6 +174,9 @@ async fn tcp(
         .map_err(|e| network("TCP send", &e))?;
     let mut ignored = 0;
     loop {
+        if Instant::now() >= deadline {
+            return Err(Failure::TimedOut { ignored });
+        }
         let mut len = [0u8; 2];
         match timeout_at(deadline, stream.read_exact(&mut len)).await {
             Err(_) => return Err(Failure::TimedOut { ignored }),
@@ -165,7 +186,13 @@ async fn tcp(
             Ok(Err(e)) => return Err(network("TCP receive", &e)),
             Ok(Ok(_)) => {}
         }
-        let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        let len = usize::from(u16::from_be_bytes(len));
+        if len == 0 {
+            // Reading "nothing" completes at once, forever: a zero-length frame must end the
+            // exchange, not spin until the deadline.
+            return Err(Failure::Malformed("a zero-length TCP frame".into()));
+        }
+        let mut body = vec![0u8; len];
         match timeout_at(deadline, stream.read_exact(&mut body)).await {
             Err(_) => return Err(Failure::TimedOut { ignored }),
             Ok(Err(e)) => return Err(network("TCP receive", &e)),

@@ -14,7 +14,8 @@ use super::exchange::{self, Failure, Transport};
 use super::hosts::{Hosts, default_hosts_path};
 use super::privatelink::{PrivateLinkFinding, privatelink_finding};
 use super::records::{
-    Answer, CnameLink, DnsRecord, Family, QueryTarget, RecordKind, ResponseCode, answer_from,
+    Answer, ChainEnd, CnameLink, DnsRecord, Family, QueryTarget, RecordKind, Referral, ResponseCode,
+    answer_from,
 };
 use super::servers::ServerList;
 use crate::name::DomainName;
@@ -31,6 +32,9 @@ pub struct LookupOptions {
     pub hosts_file: Option<PathBuf>,
     /// Ask every server even after one answered, to compare their answers.
     pub all_servers: bool,
+    /// Send EDNS0 with a 1232-byte UDP payload, as current stub resolvers do; without it any
+    /// answer over 512 bytes is truncated and needs TCP.
+    pub edns: bool,
 }
 
 impl Default for LookupOptions {
@@ -41,6 +45,7 @@ impl Default for LookupOptions {
             family: Family::Any,
             hosts_file: Some(default_hosts_path()),
             all_servers: false,
+            edns: true,
         }
     }
 }
@@ -63,6 +68,13 @@ pub enum Outcome {
         after: Duration,
         ignored_replies: u32,
     },
+    /// NOERROR with nothing for the name and NS records in authority: this server does not
+    /// recurse for the name and delegates it instead. Not an answer.
+    Referral {
+        #[serde(flatten)]
+        referral: Referral,
+        transport: Transport,
+    },
     Refused,
     ServFail,
     /// Another response code (FORMERR, NOTIMP, ...): not an answer.
@@ -76,6 +88,11 @@ pub enum Outcome {
     /// A reply with our id that is not a DNS message.
     Malformed {
         message: String,
+    },
+    /// Ctrl-C or SIGTERM arrived while this server was being asked.
+    Interrupted {
+        #[serde(serialize_with = "crate::millis::serialize", rename = "after_ms")]
+        after: Duration,
     },
 }
 
@@ -99,6 +116,19 @@ impl Outcome {
                 };
                 format!("answered {code} over {via}")
             }
+            Self::Referral { referral, .. } => {
+                let upward =
+                    if referral.upward { " (an upward referral: it knows nothing of this name)" } else { "" };
+                format!(
+                    "does not recurse for this name: it delegates {} to {}{upward}",
+                    referral.zone,
+                    if referral.delegated_to.is_empty() {
+                        "no named server".to_owned()
+                    } else {
+                        referral.delegated_to.join(", ")
+                    }
+                )
+            }
             Self::TimedOut { ignored_replies: 0, .. } => "timed out".into(),
             Self::TimedOut { ignored_replies, .. } => {
                 format!("timed out (ignored {ignored_replies} replies with a wrong message id)")
@@ -110,6 +140,7 @@ impl Outcome {
             }
             Self::NetworkError { message } => format!("network error: {message}"),
             Self::Malformed { message } => format!("sent a malformed reply: {message}"),
+            Self::Interrupted { .. } => "was being asked when the run was interrupted".into(),
         }
     }
 }
@@ -123,6 +154,15 @@ pub struct QueryAttempt {
     pub outcome: Outcome,
     #[serde(serialize_with = "crate::millis::serialize", rename = "elapsed_ms")]
     pub elapsed: Duration,
+    /// What this server said to this question, when it answered.
+    pub answer: Option<Answer>,
+}
+
+impl QueryAttempt {
+    /// This server settled the question: records, NXDOMAIN or no data, with the whole chain.
+    pub fn is_definitive(&self) -> bool {
+        self.outcome.is_answered() && self.answer.as_ref().is_some_and(Answer::is_definitive)
+    }
 }
 
 /// One server asked: its queries (asked together, sharing the server's timeout), the overall
@@ -134,6 +174,59 @@ pub struct ServerAttempt {
     #[serde(serialize_with = "crate::millis::serialize", rename = "elapsed_ms")]
     pub elapsed: Duration,
     pub queries: Vec<QueryAttempt>,
+    pub answer: Option<Answer>,
+    /// The questions this server did not settle (failed, referral, alias not followed): they
+    /// go on to the next server. Empty when it settled every question it was asked.
+    pub failed_types: Vec<RecordKind>,
+}
+
+impl ServerAttempt {
+    /// One line: the outcome, and each question that failed when only some did ("answered A;
+    /// AAAA timed out").
+    pub fn describe(&self) -> String {
+        if self.failed_types.is_empty() || !self.queries.iter().any(QueryAttempt::is_definitive) {
+            // Every question failed the same way, or one question only: the outcome says it,
+            // unless an answer that is not a final one needs its reason.
+            return match self.queries.iter().find(|q| !q.is_definitive() && q.outcome.is_answered()) {
+                Some(query) => format!("gave no final answer for {}: {}", query.kind, query_failure(query)),
+                None => self.outcome.describe(),
+            };
+        }
+        let settled: Vec<String> =
+            self.queries.iter().filter(|q| q.is_definitive()).map(|q| q.kind.to_string()).collect();
+        let failed: Vec<String> = self
+            .queries
+            .iter()
+            .filter(|q| !q.is_definitive())
+            .map(|q| match (&q.outcome, &q.answer) {
+                (Outcome::Answered { .. }, Some(_)) => {
+                    format!("{} stopped at an alias ({})", q.kind, query_failure(q))
+                }
+                _ => format!("{} {}", q.kind, query_failure(q)),
+            })
+            .collect();
+        format!("answered {} but {}", settled.join("/"), failed.join("; "))
+    }
+}
+
+/// Why a question got no definitive answer from one server.
+pub fn query_failure(query: &QueryAttempt) -> String {
+    match (&query.outcome, &query.answer) {
+        (Outcome::Answered { .. }, Some(answer)) => {
+            answer.chain_end.as_ref().map_or_else(|| "was not settled".to_owned(), ChainEnd::explain)
+        }
+        (outcome, _) => outcome.describe(),
+    }
+}
+
+/// What became of one question over the whole lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Question {
+    #[serde(rename = "type")]
+    pub kind: RecordKind,
+    /// `answered`, or `failed` when no server settled it (never reported as an absence).
+    pub status: &'static str,
+    pub answered_by: AnsweredBy,
     pub answer: Option<Answer>,
 }
 
@@ -159,10 +252,15 @@ pub struct Lookup {
     pub answered_by: AnsweredBy,
     /// Every server asked, in order.
     pub attempts: Vec<ServerAttempt>,
-    /// The definitive answer, if any server (or the hosts file) gave one.
+    /// The definitive answer, if any server (or the hosts file) gave one: every settled
+    /// question's answer together.
     pub answer: Option<Answer>,
+    /// Each question (type) on its own: who settled it, or that nobody did.
+    pub questions: Vec<Question>,
     #[serde(serialize_with = "crate::millis::serialize", rename = "elapsed_ms")]
     pub elapsed: Duration,
+    /// Cut short by Ctrl-C or SIGTERM: the servers after the last attempt were not asked.
+    pub interrupted: bool,
 }
 
 /// A lookup that produced no usable address or record.
@@ -202,22 +300,40 @@ impl LookupError {
 }
 
 impl Lookup {
-    /// The answer if it holds records of the asked types, else why not.
+    /// The answer if it holds records of the asked types, else why not. A question that no
+    /// server settled is a failure, never an absence: no data is reported only when every
+    /// question was answered.
     pub fn result(&self) -> Result<&Answer, LookupError> {
         let name = self.query_name.clone();
         match &self.answer {
-            Some(answer) if answer.response_code == ResponseCode::NxDomain => {
-                Err(LookupError::NxDomain { name, answered_by: self.answered_by.clone() })
-            }
-            Some(answer) if !answer.has_data() => Err(LookupError::NoData {
+            Some(answer) if answer.has_data() => Ok(answer),
+            Some(answer) if answer.response_code == ResponseCode::NxDomain => Err(LookupError::NxDomain {
+                // After an alias it is the target that does not exist, not the asked name.
+                name: if answer.cname_chain.is_empty() { name } else { answer.canonical_name.clone() },
+                answered_by: self.answered_by.clone(),
+            }),
+            Some(_) if self.failed_types().is_empty() => Err(LookupError::NoData {
                 name,
                 types: self.types.iter().map(ToString::to_string).collect::<Vec<_>>().join("/"),
                 answered_by: self.answered_by.clone(),
             }),
-            Some(answer) => Ok(answer),
             None if self.attempts.is_empty() => Err(LookupError::NoServers),
-            None => Err(LookupError::AllServersFailed { name, attempts: self.attempts.clone() }),
+            _ => Err(LookupError::AllServersFailed { name, attempts: self.attempts.clone() }),
         }
+    }
+
+    /// The questions no server settled.
+    pub fn failed_types(&self) -> Vec<RecordKind> {
+        self.questions.iter().filter(|q| q.answer.is_none()).map(|q| q.kind).collect()
+    }
+
+    /// The longest alias chain any server gave, settled or not, to show where it stops.
+    pub fn longest_chain(&self) -> Option<&Answer> {
+        self.answer
+            .iter()
+            .chain(self.attempts.iter().flat_map(|a| a.queries.iter().filter_map(|q| q.answer.as_ref())))
+            .max_by_key(|a| a.cname_chain.len())
+            .filter(|a| !a.cname_chain.is_empty())
     }
 
     /// The private endpoint judgement for the answer, if its chain goes through privatelink.
@@ -271,14 +387,27 @@ fn summarize(answer: &Answer) -> String {
 }
 
 /// Asks for `types` of `target`: the hosts file first (unless `servers` is explicit or the
-/// types are not addresses), then each server in order, each with the whole timeout, until one
-/// answers definitively (or all of them, with `all_servers`). Never fails: the [`Lookup`]
-/// records every outcome; [`Lookup::result`] classifies it.
+/// types are not addresses), then each server in order, each with the whole timeout. Each
+/// question (type) goes on to the next server until one settles it (or every server is asked,
+/// with `all_servers`). Never fails: the [`Lookup`] records every outcome; [`Lookup::result`]
+/// classifies it.
 pub async fn lookup(
     target: &QueryTarget,
     types: &[RecordKind],
     servers: &ServerList,
     opts: &LookupOptions,
+) -> Lookup {
+    lookup_until(target, types, servers, opts, std::future::pending()).await
+}
+
+/// [`lookup`], cut short when `stop` completes (Ctrl-C): the servers that finished are kept,
+/// the one being asked is recorded as interrupted, and `interrupted` is set.
+pub async fn lookup_until(
+    target: &QueryTarget,
+    types: &[RecordKind],
+    servers: &ServerList,
+    opts: &LookupOptions,
+    stop: impl std::future::Future<Output = ()>,
 ) -> Lookup {
     let start = Instant::now();
     let query_name = target.wire_name();
@@ -291,27 +420,98 @@ pub async fn lookup(
         answered_by: AnsweredBy::Nobody,
         attempts: Vec::new(),
         answer: None,
+        questions: types
+            .iter()
+            .map(|&kind| Question { kind, status: "failed", answered_by: AnsweredBy::Nobody, answer: None })
+            .collect(),
         elapsed: Duration::ZERO,
+        interrupted: false,
     };
     if let Some(path) = opts.hosts_file.as_ref().filter(|_| !servers.is_explicit())
-        && let Some(answer) = from_hosts(&Hosts::load(path), target, types)
+        && let Some(answer) = from_hosts(&Hosts::cached(path), target, types)
     {
-        result.answered_by = AnsweredBy::HostsFile { path: path.clone() };
+        let by = AnsweredBy::HostsFile { path: path.clone() };
+        for question in &mut result.questions {
+            question.status = "answered";
+            question.answered_by = by.clone();
+            question.answer = Some(answer.clone());
+        }
+        result.answered_by = by;
         result.answer = Some(answer);
         result.elapsed = start.elapsed();
         return result;
     }
+    tokio::pin!(stop);
     for &server in &servers.servers {
-        let attempt = ask_server(server, &query_name, types, opts).await;
-        if result.answer.is_none()
-            && let Some(answer) = &attempt.answer
-        {
-            result.answer = Some(answer.clone());
-            result.answered_by = AnsweredBy::Server { server };
+        let pending: Vec<RecordKind> = if opts.all_servers {
+            types.to_vec()
+        } else {
+            result.questions.iter().filter(|q| q.answer.is_none()).map(|q| q.kind).collect()
+        };
+        if pending.is_empty() {
+            break;
+        }
+        let asked_at = Instant::now();
+        let attempt = tokio::select! {
+            attempt = ask_server(server, &query_name, &pending, opts) => attempt,
+            () = &mut stop => {
+                result.interrupted = true;
+                let outcome = Outcome::Interrupted { after: asked_at.elapsed() };
+                result.attempts.push(ServerAttempt {
+                    server,
+                    outcome,
+                    elapsed: asked_at.elapsed(),
+                    queries: Vec::new(),
+                    answer: None,
+                    failed_types: pending,
+                });
+                break;
+            }
+        };
+        for query in attempt.queries.iter().filter(|q| q.is_definitive()) {
+            if let Some(question) =
+                result.questions.iter_mut().find(|q| q.kind == query.kind && q.answer.is_none())
+            {
+                question.status = "answered";
+                question.answered_by = AnsweredBy::Server { server };
+                question.answer = query.answer.clone();
+            }
+        }
+        // The name itself does not exist (NXDOMAIN without an alias): no other type can exist
+        // either (RFC 8020), so no question is left to ask another server.
+        if let Some(nx) = attempt.queries.iter().filter(|q| q.is_definitive()).find_map(|q| {
+            q.answer
+                .as_ref()
+                .filter(|a| a.response_code == ResponseCode::NxDomain && a.cname_chain.is_empty())
+        }) {
+            for question in result.questions.iter_mut().filter(|q| q.answer.is_none()) {
+                question.status = "answered";
+                question.answered_by = AnsweredBy::Server { server };
+                question.answer = Some(nx.clone());
+            }
         }
         result.attempts.push(attempt);
-        if result.answer.is_some() && !opts.all_servers {
-            break;
+    }
+    // An NXDOMAIN settles the name for every type (RFC 8020), even one whose question failed.
+    if let Some(nx) = result.questions.iter().find_map(|q| {
+        q.answer
+            .as_ref()
+            .filter(|a| a.response_code == ResponseCode::NxDomain)
+            .map(|a| (a.clone(), q.answered_by.clone()))
+    }) && result.questions.iter().all(|q| q.answer.as_ref().is_none_or(|a| !a.has_data()))
+    {
+        result.answer = Some(nx.0);
+        result.answered_by = nx.1;
+    } else {
+        for question in &result.questions {
+            let Some(part) = &question.answer else { continue };
+            if result.answer.is_none() {
+                result.answered_by = question.answered_by.clone();
+            }
+            match &mut result.answer {
+                Some(merged) => merged.merge(part.clone()),
+                None => result.answer = Some(part.clone()),
+            }
         }
     }
     result.elapsed = start.elapsed();
@@ -339,6 +539,7 @@ fn from_hosts(hosts: &Hosts, target: &QueryTarget, types: &[RecordKind]) -> Opti
                     kind: if a.is_ipv4() { "A" } else { "AAAA" }.into(),
                     ttl: 0,
                     data: a.to_string(),
+                    rdata_hex: String::new(),
                 })
                 .collect();
             (name.as_str().to_owned(), records, addresses)
@@ -347,19 +548,29 @@ fn from_hosts(hosts: &Hosts, target: &QueryTarget, types: &[RecordKind]) -> Opti
             if types != [RecordKind::PTR] {
                 return None;
             }
-            let host = hosts.name_for(*ip)?;
+            let host = super::present::terminal_safe(hosts.name_for(*ip)?);
             let arpa = target.wire_name().trim_end_matches('.').to_owned();
-            let record = DnsRecord { name: arpa.clone(), kind: "PTR".into(), ttl: 0, data: host.to_owned() };
+            let record = DnsRecord {
+                name: arpa.clone(),
+                kind: "PTR".into(),
+                ttl: 0,
+                data: host,
+                rdata_hex: String::new(),
+            };
             (arpa, vec![record], Vec::new())
         }
     };
     Some(Answer {
         response_code: ResponseCode::NoError,
         authoritative: false,
+        recursion_available: false,
         canonical_name: name,
-        cname_chain: Vec::<CnameLink>::new(),
+        cname_chain: Vec::new(),
+        chain_end: None,
         records,
         addresses,
+        authority: Vec::new(),
+        negative_ttl: None,
     })
 }
 
@@ -372,86 +583,110 @@ async fn ask_server(
     opts: &LookupOptions,
 ) -> ServerAttempt {
     let start = Instant::now();
-    let deadline = start + opts.timeout;
-    let mut pending = tokio::task::JoinSet::new();
-    for (index, &kind) in types.iter().enumerate() {
-        let name = query_name.to_owned();
-        let transport = opts.transport;
-        pending.spawn(async move { (index, ask_one(server, &name, kind, transport, start, deadline).await) });
-    }
-    let mut queries: Vec<(usize, QueryAttempt, Option<Answer>)> = Vec::new();
-    while let Some(joined) = pending.join_next().await {
-        // A query task never panics on input; a failed join is a bug we surface as an error.
-        match joined {
-            Ok((index, (attempt, answer))) => queries.push((index, attempt, answer)),
-            Err(e) => tracing::error!(%server, "query task failed: {e}"),
-        }
-    }
-    queries.sort_by_key(|(index, _, _)| *index);
+    let deadline = start + opts.timeout.min(super::servers::MAX_DNS_TIMEOUT);
+    let asked = types.iter().enumerate().map(|(index, &kind)| async move {
+        (index, ask_one(server, query_name, kind, opts.transport, opts.edns, start, deadline).await)
+    });
+    // Joined in place rather than spawned: nothing to share across tasks, and the order stays.
+    let queries: Vec<QueryAttempt> = join_all(asked).await;
 
     let mut answer: Option<Answer> = None;
-    for (_, _, part) in &queries {
-        if let Some(part) = part {
-            match &mut answer {
-                Some(merged) => merged.merge(part.clone()),
-                None => answer = Some(part.clone()),
-            }
+    for part in queries.iter().filter(|q| q.is_definitive()).filter_map(|q| q.answer.as_ref()) {
+        match &mut answer {
+            Some(merged) => merged.merge(part.clone()),
+            None => answer = Some(part.clone()),
         }
     }
-    let queries: Vec<QueryAttempt> = queries.into_iter().map(|(_, q, _)| q).collect();
+    let failed_types = queries.iter().filter(|q| !q.is_definitive()).map(|q| q.kind).collect();
     let outcome = queries
         .iter()
         .find(|q| q.outcome.is_answered())
         .or_else(|| queries.first())
         .map(|q| q.outcome.clone())
         .unwrap_or(Outcome::NetworkError { message: "no query was sent".into() });
-    ServerAttempt { server, outcome, elapsed: start.elapsed(), queries, answer }
+    ServerAttempt { server, outcome, elapsed: start.elapsed(), queries, answer, failed_types }
 }
+
+/// Polls every future to completion, results in input order.
+async fn join_all<F: std::future::Future<Output = (usize, QueryAttempt)>>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<QueryAttempt> {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut done: Vec<(usize, QueryAttempt)> = Vec::with_capacity(set.len());
+    std::future::poll_fn(|cx| {
+        let mut index = 0;
+        while index < set.len() {
+            if let std::task::Poll::Ready(out) = set[index].as_mut().poll(cx) {
+                done.push(out);
+                drop(set.swap_remove(index));
+            } else {
+                index += 1;
+            }
+        }
+        if set.is_empty() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+    })
+    .await;
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, q)| q).collect()
+}
+
+/// The EDNS0 payload current stub resolvers advertise (DNS Flag Day 2020).
+pub const EDNS_PAYLOAD: u16 = 1232;
 
 async fn ask_one(
     server: SocketAddr,
     query_name: &str,
     kind: RecordKind,
     transport: Transport,
+    edns: bool,
     start: Instant,
     deadline: Instant,
-) -> (QueryAttempt, Option<Answer>) {
-    let done = |outcome| QueryAttempt { kind, outcome, elapsed: start.elapsed() };
+) -> QueryAttempt {
+    let done = |outcome, answer| QueryAttempt { kind, outcome, elapsed: start.elapsed(), answer };
     let name = match Name::from_ascii(query_name) {
         Ok(name) => name,
         Err(e) => {
-            return (done(Outcome::Malformed { message: format!("cannot encode {query_name}: {e}") }), None);
+            let message = format!("cannot encode {}: {e}", super::present::terminal_safe(query_name));
+            return done(Outcome::Malformed { message }, None);
         }
     };
     let mut request = Message::query();
     request.metadata.recursion_desired = true;
     request.add_query(Query::query(name, kind.wire()));
+    if edns {
+        let mut opt = hickory_proto::op::Edns::new();
+        opt.set_max_payload(EDNS_PAYLOAD);
+        request.set_edns(opt);
+    }
     match exchange::exchange(server, &request, transport, deadline).await {
         Err(Failure::TimedOut { ignored }) => {
-            (done(Outcome::TimedOut { after: start.elapsed(), ignored_replies: ignored }), None)
+            done(Outcome::TimedOut { after: start.elapsed(), ignored_replies: ignored }, None)
         }
-        Err(Failure::Network(message)) => (done(Outcome::NetworkError { message }), None),
-        Err(Failure::Malformed(message)) => (done(Outcome::Malformed { message }), None),
+        Err(Failure::Network(message)) => done(Outcome::NetworkError { message }, None),
+        Err(Failure::Malformed(message)) => done(Outcome::Malformed { message }, None),
         Ok(exchanged) => {
             use hickory_proto::op::ResponseCode as Wire;
             let response = &exchanged.response;
             let code = match response.metadata.response_code {
                 Wire::NoError => ResponseCode::NoError,
                 Wire::NXDomain => ResponseCode::NxDomain,
-                Wire::ServFail => return (done(Outcome::ServFail), None),
-                Wire::Refused => return (done(Outcome::Refused), None),
+                Wire::ServFail => return done(Outcome::ServFail, None),
+                Wire::Refused => return done(Outcome::Refused, None),
                 other => {
-                    return (done(Outcome::OtherResponseCode { response_code: other.to_string() }), None);
+                    return done(Outcome::OtherResponseCode { response_code: other.to_string() }, None);
                 }
             };
-            let answer = answer_from(response, query_name, kind);
+            let (answer, referral) = answer_from(response, query_name, kind);
+            if let Some(referral) = referral {
+                return done(Outcome::Referral { referral, transport: exchanged.transport }, Some(answer));
+            }
             let outcome = Outcome::Answered {
                 response_code: code,
                 authoritative: response.metadata.authoritative,
                 transport: exchanged.transport,
                 retried_over_tcp: exchanged.retried_over_tcp,
             };
-            (done(outcome), Some(answer))
+            done(outcome, Some(answer))
         }
     }
 }
@@ -516,6 +751,38 @@ mod tests {
             }
         });
         addr
+    }
+
+    /// A loopback UDP server that answers NXDOMAIN to A and never answers anything else.
+    async fn nx_for_a_silent_for_aaaa() -> SocketAddr {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+                let Ok(query) = Message::from_vec(&buf[..n]) else { continue };
+                if query.queries[0].query_type() != RecordType::A {
+                    continue;
+                }
+                let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+                reply.metadata.response_code = hickory_proto::op::ResponseCode::NXDomain;
+                reply.add_query(query.queries[0].clone());
+                let _ = socket.send_to(&reply.to_vec().unwrap(), peer).await;
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn nxdomain_for_one_type_settles_every_type() {
+        let nx = nx_for_a_silent_for_aaaa().await;
+        let never = udp_server(Some("10.0.0.7")).await;
+        let target = QueryTarget::Name(DomainName::parse("gone.test").unwrap());
+        let found =
+            lookup(&target, &[RecordKind::A, RecordKind::AAAA], &website(vec![nx, never]), &opts(None)).await;
+        assert!(matches!(found.result(), Err(LookupError::NxDomain { .. })), "{:?}", found.result());
+        assert_eq!(found.attempts.len(), 1, "the second server is not asked");
+        assert!(found.failed_types().is_empty());
     }
 
     fn website(servers: Vec<SocketAddr>) -> ServerList {

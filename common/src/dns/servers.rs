@@ -70,7 +70,7 @@ impl ServerList {
     /// The per-server timeout every tool applies: the one asked for on the command line, else
     /// `WEBSITE_DNS_TIMEOUT`, else the documented 3 s.
     pub fn timeout(&self, asked: Option<Duration>) -> Duration {
-        asked.or(self.env_timeout).unwrap_or(super::DEFAULT_TIMEOUT)
+        asked.or(self.env_timeout).unwrap_or(super::DEFAULT_TIMEOUT).min(MAX_DNS_TIMEOUT)
     }
 }
 
@@ -93,8 +93,11 @@ pub fn servers_for_tool(
     resolv_conf: &Path,
 ) -> Result<ToolServers, ServerError> {
     let mut warnings = Vec::new();
-    let env_timeout = match website_dns_timeout(env) {
-        Ok(timeout) => timeout,
+    let env_timeout = match website_dns_timeout_clamped(env) {
+        Ok((timeout, clamped)) => {
+            warnings.extend(clamped);
+            timeout
+        }
         Err(e) => {
             warnings.push(format!("ignoring {e}"));
             None
@@ -200,14 +203,40 @@ pub fn blank_website_dns_server(env: &dyn Fn(&str) -> Option<String>) -> Option<
     })
 }
 
-/// `WEBSITE_DNS_TIMEOUT`, in whole seconds, when set.
+/// The longest per-server DNS timeout any tool applies. Far beyond any resolver's patience,
+/// and small enough that a deadline computed from it never overflows a clock.
+pub const MAX_DNS_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// `WEBSITE_DNS_TIMEOUT`, in whole seconds, when set; an absurd value (a digit string of any
+/// length) is clamped to [`MAX_DNS_TIMEOUT`], never an error that would stop lookups.
 pub fn website_dns_timeout(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Duration>, ServerError> {
+    Ok(website_dns_timeout_clamped(env)?.0)
+}
+
+/// [`website_dns_timeout`] and, when it was clamped, a warning saying so.
+pub fn website_dns_timeout_clamped(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Option<Duration>, Option<String>), ServerError> {
     let Some(value) = env(ENV_DNS_TIMEOUT).filter(|v| !v.trim().is_empty()) else {
-        return Ok(None);
+        return Ok((None, None));
     };
-    match value.trim().parse::<u64>() {
-        Ok(secs) if secs > 0 => Ok(Some(Duration::from_secs(secs))),
-        _ => Err(ServerError::BadTimeout { variable: ENV_DNS_TIMEOUT, value }),
+    let digits = value.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.bytes().all(|b| b == b'0') {
+        return Err(ServerError::BadTimeout { variable: ENV_DNS_TIMEOUT, value });
+    }
+    match digits.parse::<u64>() {
+        Ok(secs) if secs <= MAX_DNS_TIMEOUT.as_secs() => Ok((Some(Duration::from_secs(secs)), None)),
+        _ => {
+            let shown: String = digits.chars().take(24).collect();
+            let ellipsis = if digits.len() > 24 { "..." } else { "" };
+            Ok((
+                Some(MAX_DNS_TIMEOUT),
+                Some(format!(
+                    "{ENV_DNS_TIMEOUT}={shown}{ellipsis} seconds is more than any DNS server needs; using {}s",
+                    MAX_DNS_TIMEOUT.as_secs()
+                )),
+            ))
+        }
     }
 }
 
@@ -413,8 +442,12 @@ mod tests {
 
     #[test]
     fn timeout_table() {
-        let cases: [(&str, Result<Option<Duration>, ()>); 5] = [
+        let cases: [(&str, Result<Option<Duration>, ()>); 9] = [
             ("", Ok(None)),
+            ("10000000000000000000", Ok(Some(MAX_DNS_TIMEOUT))),
+            ("99999999999999999999999999", Ok(Some(MAX_DNS_TIMEOUT))),
+            ("000", Err(())),
+            ("-3", Err(())),
             ("5", Ok(Some(Duration::from_secs(5)))),
             (" 1 ", Ok(Some(Duration::from_secs(1)))),
             ("0", Err(())),
@@ -425,6 +458,12 @@ mod tests {
             assert_eq!(website_dns_timeout(&env).map_err(|_| ()), want, "{value:?}");
         }
         assert_eq!(website_dns_timeout(&env_of(&[])), Ok(None));
+        let huge = env_of(&[(ENV_DNS_TIMEOUT, "10000000000000000000")]);
+        let (_, warning) = website_dns_timeout_clamped(&huge).unwrap();
+        assert!(warning.unwrap().contains("using 300s"));
+        let picked = servers_for_tool(&["127.0.0.1".to_owned()], &huge, Path::new("/nonexistent")).unwrap();
+        assert_eq!(picked.list.timeout(None), MAX_DNS_TIMEOUT);
+        assert_eq!(picked.warnings.len(), 1);
     }
 
     #[cfg(unix)]

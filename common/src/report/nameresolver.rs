@@ -9,12 +9,12 @@ use serde::Serialize;
 
 use crate::dns::{
     Agreement, Answer, AnsweredBy, Lookup, LookupError, Outcome, PrivateLinkFinding, PrivateLinkStatus,
-    QueryTarget, RecordKind, ResponseCode, ServerAttempt, ServerList, Transport,
+    QueryTarget, Question, RecordKind, ResponseCode, ServerAttempt, ServerList, Transport, present,
 };
 use crate::millis::ms;
 
 /// Version of the JSON document; bumped on incompatible changes.
-pub const JSON_SCHEMA_VERSION: u32 = 1;
+pub const JSON_SCHEMA_VERSION: u32 = 2;
 
 /// How a server is named in text: the bare address on port 53, as the original prints it.
 pub fn server_label(server: SocketAddr) -> String {
@@ -30,23 +30,103 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
-fn failure_line(server: SocketAddr, outcome: &Outcome, elapsed: Duration) -> String {
-    match outcome {
-        Outcome::TimedOut { after, .. } => {
-            format!(
-                "DNS server {} {} after {}",
-                server_label(server),
-                outcome.describe(),
-                human_duration(*after)
-            )
+fn failure_line(attempt: &ServerAttempt) -> String {
+    let after = match (&attempt.outcome, attempt.failed_types.len() >= attempt.queries.len()) {
+        (Outcome::TimedOut { after, .. }, true) => *after,
+        _ => attempt.elapsed,
+    };
+    format!(
+        "DNS server {} {} after {}",
+        server_label(attempt.server),
+        attempt.describe(),
+        human_duration(after)
+    )
+}
+
+/// How the text report looks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TextOptions {
+    /// Compare every server's answer (`--all-servers`).
+    pub all_servers: bool,
+    /// Show each record's TTL (`--ttl`).
+    pub ttl: bool,
+}
+
+fn with_ttl(text: &str, ttl: u32, opts: TextOptions) -> String {
+    if opts.ttl { format!("{text}\t(TTL {ttl}s)") } else { text.to_owned() }
+}
+
+fn answerer_label(by: &AnsweredBy) -> Option<String> {
+    match by {
+        AnsweredBy::HostsFile { path } => {
+            Some(format!("hosts file ({})", present::terminal_safe(&path.display().to_string())))
         }
-        _ => format!(
-            "DNS server {} {} after {}",
-            server_label(server),
-            outcome.describe(),
-            human_duration(elapsed)
-        ),
+        AnsweredBy::Server { server } => Some(server_label(*server)),
+        AnsweredBy::Nobody => None,
     }
+}
+
+/// `a.example (A), b.example (AAAA)` when the questions were settled by different servers.
+fn server_text(lookup: &Lookup) -> Option<String> {
+    let mut by: Vec<(String, Vec<String>)> = Vec::new();
+    for question in lookup.questions.iter().filter(|q| q.answer.is_some()) {
+        let Some(label) = answerer_label(&question.answered_by) else { continue };
+        match by.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, kinds)) => kinds.push(question.kind.to_string()),
+            None => by.push((label, vec![question.kind.to_string()])),
+        }
+    }
+    if by.len() > 1 {
+        return Some(by.iter().map(|(l, k)| format!("{l} ({})", k.join("/"))).collect::<Vec<_>>().join(", "));
+    }
+    answerer_label(&lookup.answered_by)
+}
+
+fn render_chain(w: &mut dyn Write, answer: &Answer, opts: TextOptions) -> io::Result<()> {
+    if answer.cname_chain.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "Aliases: ")?;
+    for link in &answer.cname_chain {
+        writeln!(w, "\t{}", with_ttl(&link.alias, link.ttl, opts))?;
+    }
+    let mut chain: Vec<&str> = answer.cname_chain.iter().map(|l| l.alias.as_str()).collect();
+    chain.push(&answer.canonical_name);
+    let dnames: Vec<&str> = answer.cname_chain.iter().filter_map(|l| l.dname.as_deref()).collect();
+    let via = if dnames.is_empty() { String::new() } else { format!(" (DNAME {})", dnames.join(", ")) };
+    writeln!(w, "Chain: {}{via}", chain.join(" -> "))?;
+    if let Some(end) = &answer.chain_end {
+        writeln!(w, "Chain stops: {}", end.explain())?;
+    }
+    Ok(())
+}
+
+fn render_authority(w: &mut dyn Write, answer: &Answer, opts: TextOptions) -> io::Result<()> {
+    for record in answer.authority.iter().filter(|r| r.kind == "SOA") {
+        let ttl = answer.negative_ttl.map(|t| format!(" (negative TTL {t}s)")).unwrap_or_default();
+        writeln!(w, "Authority: {} SOA {}{ttl}", record.name, with_ttl(&record.data, record.ttl, opts))?;
+    }
+    Ok(())
+}
+
+fn render_privatelink(w: &mut dyn Write, finding: Option<PrivateLinkFinding>) -> io::Result<()> {
+    if let Some(finding) = finding {
+        let label = match finding.status {
+            PrivateLinkStatus::Private => "Private endpoint",
+            PrivateLinkStatus::Public | PrivateLinkStatus::NoAddress => "Warning",
+        };
+        writeln!(w, "{label}: {}", present::terminal_safe(&finding.explain()))?;
+    }
+    Ok(())
+}
+
+/// The privatelink judgement from the answer, or from the longest chain any server gave when
+/// nothing resolved (the warning must not disappear because the name did not resolve).
+fn privatelink_of(lookup: &Lookup) -> Option<PrivateLinkFinding> {
+    lookup.privatelink().or_else(|| {
+        let answer = lookup.longest_chain()?;
+        crate::dns::privatelink_finding(&answer.chain_names(), &answer.addresses)
+    })
 }
 
 /// Renders `lookup` as text. `target` is what the user asked for (a reverse lookup shows the
@@ -55,27 +135,20 @@ pub fn render_text(
     w: &mut dyn Write,
     target: &QueryTarget,
     lookup: &Lookup,
-    all_servers: bool,
+    opts: TextOptions,
 ) -> io::Result<()> {
     for warning in &lookup.servers.warnings {
-        writeln!(w, "Warning: {warning}")?;
+        writeln!(w, "Warning: {}", present::terminal_safe(warning))?;
     }
-    let answering = match &lookup.answered_by {
-        AnsweredBy::Server { server } => Some(*server),
-        _ => None,
-    };
-    // In the original's order of events: the servers that failed before the answer.
+    // In the original's order of events: every server that left a question unsettled.
     for attempt in &lookup.attempts {
-        if Some(attempt.server) == answering {
-            break;
+        let shown_in_comparison = opts.all_servers && lookup.answer.is_some();
+        let cut_short = matches!(attempt.outcome, Outcome::Interrupted { .. });
+        if !(attempt.failed_types.is_empty() || shown_in_comparison || cut_short) {
+            writeln!(w, "{}", failure_line(attempt))?;
         }
-        writeln!(w, "{}", failure_line(attempt.server, &attempt.outcome, attempt.elapsed))?;
     }
-    let server_text = match &lookup.answered_by {
-        AnsweredBy::HostsFile { path } => Some(format!("hosts file ({})", path.display())),
-        AnsweredBy::Server { server } => Some(server_label(*server)),
-        AnsweredBy::Nobody => None,
-    };
+    let server_text = server_text(lookup);
     match (lookup.result(), &server_text) {
         (Ok(answer), Some(server)) => {
             writeln!(w, "Server: {server}")?;
@@ -86,11 +159,11 @@ pub fn render_text(
                 if answer.authoritative { "Authoritative answer:" } else { "Non-authoritative answer:" }
             )?;
             if let QueryTarget::Reverse(ip) = target {
-                let mut names = answer.records.iter().map(|r| r.data.as_str());
+                let mut names = answer.records.iter().map(|r| with_ttl(&r.data, r.ttl, opts));
                 writeln!(w, "Name: {}", names.next().unwrap_or_default())?;
                 writeln!(w, "Addresses: ")?;
                 writeln!(w, "\t{ip}")?;
-                let others: Vec<&str> = names.collect();
+                let others: Vec<String> = names.collect();
                 if !others.is_empty() {
                     writeln!(w, "Aliases: ")?;
                     for name in others {
@@ -99,47 +172,69 @@ pub fn render_text(
                 }
             } else {
                 writeln!(w, "Name: {}", answer.canonical_name)?;
-                if !answer.addresses.is_empty() {
+                let addresses: Vec<_> =
+                    answer.records.iter().filter(|r| r.kind == "A" || r.kind == "AAAA").collect();
+                if !addresses.is_empty() {
                     writeln!(w, "Addresses: ")?;
-                    for addr in &answer.addresses {
-                        writeln!(w, "\t{addr}")?;
+                    for record in addresses {
+                        writeln!(w, "\t{}", with_ttl(&record.data, record.ttl, opts))?;
                     }
                 }
                 let others: Vec<_> = answer
                     .records
                     .iter()
-                    .filter(|r| r.kind != "A" && r.kind != "AAAA" && r.kind != "CNAME")
+                    .filter(|r| match r.kind.as_str() {
+                        // Addresses have their own list; the chain is shown under Aliases
+                        // unless CNAME records were asked for.
+                        "A" | "AAAA" => false,
+                        "CNAME" => lookup.types.contains(&RecordKind::CNAME),
+                        _ => true,
+                    })
                     .collect();
                 if !others.is_empty() {
                     writeln!(w, "Records: ")?;
                     for record in others {
-                        writeln!(w, "\t{} {}", record.kind, record.data)?;
+                        writeln!(w, "\t{} {}", record.kind, with_ttl(&record.data, record.ttl, opts))?;
                     }
                 }
-                if !answer.cname_chain.is_empty() {
-                    writeln!(w, "Aliases: ")?;
-                    for link in &answer.cname_chain {
-                        writeln!(w, "\t{}", link.target)?;
-                    }
-                }
+                render_chain(w, answer, opts)?;
             }
-            if let Some(finding) = lookup.privatelink() {
-                let label = match finding.status {
-                    PrivateLinkStatus::Private => "Private endpoint",
-                    PrivateLinkStatus::Public | PrivateLinkStatus::NoAddress => "Warning",
-                };
-                writeln!(w, "{label}: {}", finding.explain())?;
+            if !answer.recursion_available && matches!(lookup.answered_by, AnsweredBy::Server { .. }) {
+                writeln!(w, "Note: this server does not offer recursion (RA flag not set)")?;
+            }
+            for kind in lookup.failed_types() {
+                writeln!(
+                    w,
+                    "*** No server answered the {kind} question: it failed, which is not the same as no {kind} records"
+                )?;
             }
         }
         (Err(LookupError::NxDomain { name, .. }), Some(server)) => {
             writeln!(w, "Server: {server}")?;
             writeln!(w)?;
-            writeln!(w, "*** {server} can't find {name}: Non-existent domain")?;
+            match &lookup.answer {
+                Some(answer) if !answer.cname_chain.is_empty() => {
+                    writeln!(
+                        w,
+                        "*** {server} can't find {name}: Non-existent domain (the target of an alias of {})",
+                        lookup.query_name
+                    )?;
+                    render_chain(w, answer, opts)?;
+                }
+                _ => writeln!(w, "*** {server} can't find {name}: Non-existent domain")?,
+            }
+            if let Some(answer) = &lookup.answer {
+                render_authority(w, answer, opts)?;
+            }
         }
         (Err(LookupError::NoData { name, types, .. }), Some(server)) => {
             writeln!(w, "Server: {server}")?;
             writeln!(w)?;
             writeln!(w, "*** {server} can't find {name}: No {types} records (the name exists)")?;
+            if let Some(answer) = &lookup.answer {
+                render_chain(w, answer, opts)?;
+                render_authority(w, answer, opts)?;
+            }
         }
         (Err(LookupError::NoServers), _) => writeln!(
             w,
@@ -149,18 +244,46 @@ pub fn render_text(
         (Err(_), _) | (Ok(_), None) => {
             let asked = lookup.attempts.len();
             let all_timed_out = lookup.attempts.iter().all(|a| matches!(a.outcome, Outcome::TimedOut { .. }));
-            let why = if all_timed_out { "every DNS server timed out" } else { "no DNS server answered" };
+            let failed: Vec<String> = lookup.failed_types().iter().map(ToString::to_string).collect();
+            // A referral or an alias the server did not follow is a reply, not a final answer.
+            let partial = lookup.attempts.iter().flat_map(|a| &a.queries).any(|q| {
+                !q.is_definitive() && matches!(q.outcome, Outcome::Answered { .. } | Outcome::Referral { .. })
+            });
+            let why = if all_timed_out {
+                "every DNS server timed out".to_owned()
+            } else if failed.len() < lookup.types.len() {
+                format!("no DNS server answered the {} question", failed.join("/"))
+            } else if partial {
+                "no DNS server gave a final answer".to_owned()
+            } else {
+                "no DNS server answered".to_owned()
+            };
             writeln!(
                 w,
                 "*** Can't find {}: {why} ({asked} asked, from {}, {} each)",
                 lookup.query_name,
-                lookup.servers.source,
+                present::terminal_safe(&lookup.servers.source.to_string()),
                 human_duration(lookup.timeout)
             )?;
+            if let Some(chain) = lookup.longest_chain() {
+                render_chain(w, chain, opts)?;
+            }
         }
     }
-    if all_servers {
+    render_privatelink(w, privatelink_of(lookup))?;
+    if opts.all_servers {
         render_agreement(w, lookup)?;
+    }
+    if lookup.interrupted {
+        match lookup.attempts.last().filter(|a| matches!(a.outcome, Outcome::Interrupted { .. })) {
+            Some(cut) => writeln!(
+                w,
+                "Interrupted: DNS server {} was being asked (for {}); the servers after it were not asked",
+                server_label(cut.server),
+                human_duration(cut.elapsed)
+            )?,
+            None => writeln!(w, "Interrupted")?,
+        }
     }
     writeln!(w, "Lookup time: {}", human_duration(lookup.elapsed))
 }
@@ -173,7 +296,7 @@ fn render_agreement(w: &mut dyn Write, lookup: &Lookup) -> io::Result<()> {
             Some(answer) if answer.response_code == ResponseCode::NxDomain => "NXDOMAIN".to_owned(),
             Some(answer) if answer.records.is_empty() => "no data".to_owned(),
             Some(answer) => answer.records.iter().map(|r| r.data.as_str()).collect::<Vec<_>>().join(", "),
-            None => attempt.outcome.describe(),
+            None => attempt.describe(),
         };
         writeln!(w, "\t{}\t{what} ({})", server_label(attempt.server), human_duration(attempt.elapsed))?;
     }
@@ -203,11 +326,14 @@ pub fn render_json(
     all_servers: bool,
 ) -> io::Result<()> {
     let result = lookup.result();
+    // What the user typed, inert however it was typed (JSON escapes C0, not C1 or bidi marks).
+    let input = crate::sanitize::escape_for_terminal(input, 1000);
     let document = JsonDocument {
         schema_version: JSON_SCHEMA_VERSION,
         tool: "nameresolver",
+        timestamp: crate::timestamp::now(),
         query: JsonQuery {
-            input,
+            input: &input,
             name: &lookup.query_name,
             reverse_of: match target {
                 QueryTarget::Reverse(ip) => Some(*ip),
@@ -223,13 +349,17 @@ pub fn render_json(
         all_timed_out: result.as_ref().err().is_some_and(LookupError::all_timed_out),
         answered_by: &lookup.answered_by,
         answer: lookup.answer.as_ref(),
-        privatelink: lookup.privatelink(),
+        questions: &lookup.questions,
+        failed_types: lookup.failed_types(),
+        chain: lookup.longest_chain(),
+        privatelink: privatelink_of(lookup),
         agreement: all_servers.then(|| lookup.agreement()),
         servers: &lookup.servers,
         transport: lookup.transport,
         timeout_ms: ms(lookup.timeout),
         attempts: &lookup.attempts,
         elapsed_ms: ms(lookup.elapsed),
+        interrupted: lookup.interrupted,
     };
     serde_json::to_writer_pretty(&mut *w, &document).map_err(io::Error::other)?;
     writeln!(w)
@@ -240,12 +370,21 @@ pub fn render_json(
 struct JsonDocument<'a> {
     schema_version: u32,
     tool: &'static str,
+    /// When the document was written, RFC 3339 UTC.
+    timestamp: String,
     query: JsonQuery<'a>,
     result: &'static str,
     error: Option<String>,
     all_timed_out: bool,
     answered_by: &'a AnsweredBy,
     answer: Option<&'a Answer>,
+    /// Each question (type): who settled it, or `failed`.
+    questions: &'a [Question],
+    /// The questions no server settled: a failure, not an absence.
+    failed_types: Vec<RecordKind>,
+    /// The longest alias chain any server gave (with where and why it stops), even when
+    /// nothing resolved.
+    chain: Option<&'a Answer>,
     privatelink: Option<PrivateLinkFinding>,
     agreement: Option<Agreement>,
     servers: &'a ServerList,
@@ -253,6 +392,8 @@ struct JsonDocument<'a> {
     timeout_ms: f64,
     attempts: &'a [ServerAttempt],
     elapsed_ms: f64,
+    /// Ctrl-C or SIGTERM cut the lookup short.
+    interrupted: bool,
 }
 
 #[derive(Serialize)]
@@ -282,13 +423,19 @@ mod tests {
                 alias: "app.example".into(),
                 target: "final.example".into(),
                 ttl: 60,
+                dname: None,
             }],
+            chain_end: None,
+            recursion_available: true,
+            authority: vec![],
+            negative_ttl: None,
             records: if code == ResponseCode::NoError {
                 vec![DnsRecord {
                     name: "final.example".into(),
                     kind: "A".into(),
                     ttl: 60,
                     data: "10.0.0.5".into(),
+                    rdata_hex: "0a000005".into(),
                 }]
             } else {
                 vec![]
@@ -302,6 +449,7 @@ mod tests {
             server: server(addr),
             outcome,
             elapsed: Duration::from_millis(3000),
+            failed_types: if answer.is_some() { vec![] } else { vec![RecordKind::A] },
             queries: vec![],
             answer,
         }
@@ -309,7 +457,15 @@ mod tests {
 
     fn lookup(attempts: Vec<ServerAttempt>, answered_by: AnsweredBy) -> Lookup {
         let answer = attempts.iter().find_map(|a| a.answer.clone());
+        let questions = vec![Question {
+            kind: RecordKind::A,
+            status: if answer.is_some() { "answered" } else { "failed" },
+            answered_by: answered_by.clone(),
+            answer: answer.clone(),
+        }];
         Lookup {
+            questions,
+            interrupted: false,
             query_name: "app.example".into(),
             types: vec![RecordKind::A],
             servers: ServerList {
@@ -330,7 +486,7 @@ mod tests {
     fn text(lookup: &Lookup) -> String {
         let target = QueryTarget::Name(DomainName::parse("app.example").unwrap());
         let mut out = Vec::new();
-        render_text(&mut out, &target, lookup, false).unwrap();
+        render_text(&mut out, &target, lookup, TextOptions::default()).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -359,7 +515,7 @@ mod tests {
                     ],
                     AnsweredBy::Server { server: server("127.0.0.1:53") },
                 ),
-                "DNS server 192.0.2.1 timed out after 3.00s\nServer: 127.0.0.1\n\nNon-authoritative answer:\nName: final.example\nAddresses: \n\t10.0.0.5\nAliases: \n\tfinal.example\nLookup time: 3.01s\n",
+                "DNS server 192.0.2.1 timed out after 3.00s\nServer: 127.0.0.1\n\nNon-authoritative answer:\nName: final.example\nAddresses: \n\t10.0.0.5\nAliases: \n\tapp.example\nChain: app.example -> final.example\nLookup time: 3.01s\n",
             ),
             (
                 "NXDOMAIN, authoritative",
@@ -367,7 +523,7 @@ mod tests {
                     vec![attempt("127.0.0.1:5353", answered(), Some(answer(ResponseCode::NxDomain, true)))],
                     AnsweredBy::Server { server: server("127.0.0.1:5353") },
                 ),
-                "Server: 127.0.0.1:5353\n\n*** 127.0.0.1:5353 can't find app.example: Non-existent domain\nLookup time: 3.01s\n",
+                "Server: 127.0.0.1:5353\n\n*** 127.0.0.1:5353 can't find final.example: Non-existent domain (the target of an alias of app.example)\nAliases: \n\tapp.example\nChain: app.example -> final.example\nLookup time: 3.01s\n",
             ),
             (
                 "every server timed out",

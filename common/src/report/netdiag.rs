@@ -437,6 +437,14 @@ pub fn write_target_text(w: &mut dyn Write, r: &TargetReport, color: bool) -> io
             } else {
                 writeln!(w, "Resolved:     {result}{chain} in {}", ms_text(d.elapsed))?;
             }
+            if d.addresses_not_probed > 0 {
+                writeln!(
+                    w,
+                    "Addresses:    {} more not probed (only the first {}; --max-addresses raises it)",
+                    d.addresses_not_probed,
+                    d.addresses.len() - d.addresses_not_probed
+                )?;
+            }
         }
     }
     for a in &r.addresses {

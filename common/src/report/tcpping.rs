@@ -404,6 +404,7 @@ mod tests {
             dns: Some(crate::probe::DnsTrace {
                 answered_by: AnsweredBy::Nobody,
                 servers: vec![ServerAttempt {
+                    failed_types: vec![],
                     server: "127.0.0.1:5353".parse().unwrap(),
                     outcome: Outcome::TimedOut { after: Duration::from_millis(200), ignored_replies: 0 },
                     elapsed: Duration::from_micros(200_400),
