@@ -216,3 +216,100 @@ fn control_bytes_in_user_input_never_reach_the_terminal() {
         assert!(!raw.iter().any(|&b| b == 0x1b || b == 0x07), "{args:?}: {out}");
     }
 }
+
+/// No raw control byte (other than the line structure) in what a tool printed.
+fn assert_no_control_bytes(out: &Run) {
+    let raw = [&out.output.stdout[..], &out.output.stderr[..]].concat();
+    assert!(!raw.iter().any(|&b| b < 0x20 && b != b'\n' && b != b'\t' || b == 0x7f), "control byte\n{out}");
+}
+
+/// The alias-chain servers: one huge answer of chained CNAMEs, a fresh CNAME per query, and a
+/// loop across queries. Each through nameresolver (JSON and text), `netdiag check` and tcpping:
+/// bounded by the timeout, exit 1, and the chain reported as what it is. The engine asks each
+/// question of a server once and never re-asks for an alias target, so a server handing out
+/// aliases one query at a time cannot keep it busy.
+#[test]
+fn endless_and_looping_cname_chains_cost_at_most_the_timeout() {
+    let too_long = "the alias chain is longer than 32 links (stopped at c32.endless.test)";
+    for fault in [Fault::CnameFlood, Fault::FreshCname, Fault::CnameLoopAcrossQueries] {
+        let server = FaultServer::start(fault);
+        let dns = server.addr.to_string();
+        let target = format!("{WWW}:9");
+        let bounded = |out: &Run| {
+            out.expect_code(1);
+            assert!(out.elapsed < Duration::from_secs(1) + MARGIN, "{fault:?} took {:?}\n{out}", out.elapsed);
+            assert_no_control_bytes(out);
+        };
+
+        let out = nameresolver(&[WWW, &dns, "--timeout", "1s", "-t", "A", "--json"]);
+        bounded(&out);
+        let doc = out.json();
+        let queries = doc["attempts"][0]["queries"].as_array().unwrap();
+        assert_eq!(queries.len(), 1, "one query for one question: {fault:?}\n{out}");
+        let answer = &queries[0]["answer"];
+        let chain = answer["cname_chain"].as_array().unwrap();
+        assert_eq!(chain[0]["alias"], WWW, "{fault:?}\n{out}");
+        match fault {
+            Fault::CnameFlood => {
+                // Broken on that server (a resolver would SERVFAIL): a failure, never "no data".
+                assert_eq!(doc["result"], "all_servers_failed", "{out}");
+                assert_eq!(chain.len(), 32, "{out}");
+                assert_eq!(answer["chain_end"]["reason"], "too_long", "{out}");
+                assert_eq!(answer["chain_end"]["at"], "c32.endless.test", "{out}");
+            }
+            _ => {
+                // One alias per reply from a server claiming recursion: the target has no data
+                // there, and the target is not asked again.
+                assert_eq!(doc["result"], "no_data", "{fault:?}\n{out}");
+                assert_eq!(chain.len(), 1, "{fault:?}\n{out}");
+                assert_eq!(answer["chain_end"]["reason"], "no_data", "{fault:?}\n{out}");
+                let end = chain[0]["target"].as_str().unwrap();
+                assert_eq!(answer["chain_end"]["target"], end, "{fault:?}\n{out}");
+                if fault == Fault::CnameLoopAcrossQueries {
+                    assert_eq!(end, "loop-a.test", "{out}");
+                } else {
+                    assert!(end.starts_with("fresh") && end.ends_with(".endless.test"), "{out}");
+                }
+            }
+        }
+
+        let out = nameresolver(&[WWW, &dns, "--timeout", "1s"]);
+        bounded(&out);
+        let text = out.stdout();
+        assert!(text.contains(&format!("Chain: {WWW} -> ")), "{fault:?}\n{out}");
+        if fault == Fault::CnameFlood {
+            assert!(text.contains(&format!("gave no final answer for A: {too_long}")), "{out}");
+            assert!(text.contains(&format!("Chain stops: {too_long}")), "{out}");
+            assert!(text.contains("no DNS server gave a final answer"), "{out}");
+            assert!(!text.contains("the name exists"), "{out}");
+        } else {
+            assert!(text.contains("Chain stops: no data for the alias target "), "{fault:?}\n{out}");
+        }
+
+        let mut cmd = tool("netdiag");
+        cmd.args(["check", "--json", "-w", "1s", "--dns-timeout", "1s", &target, "--dns-server", &dns]);
+        let out = run(cmd);
+        bounded(&out);
+        let lines = out.json_lines();
+        let report = lines.iter().find(|l| l["type"] == "target").expect("a target record");
+        assert_eq!(report["addresses"].as_array().unwrap().len(), 0, "nothing to probe: {out}");
+        if fault == Fault::CnameFlood {
+            assert_eq!(report["verdict"], "dns_all_servers_failed", "{out}");
+            assert!(report["dns"]["servers"][0]["detail"].as_str().unwrap().contains(too_long), "{out}");
+        } else {
+            assert_eq!(report["verdict"], "dns_no_data", "{fault:?}\n{out}");
+            assert_eq!(report["dns"]["cname_chain"].as_array().unwrap().len(), 1, "{fault:?}\n{out}");
+        }
+
+        let mut cmd = tool("tcpping");
+        cmd.args([&target, "-n", "1", "-w", "1s", "--dns-timeout", "1s", "--json", "--dns-server", &dns]);
+        let out = run(cmd);
+        bounded(&out);
+        let lines = out.json_lines();
+        let attempt = lines.iter().find(|l| l["type"] == "attempt").expect("an attempt record");
+        assert_eq!(attempt["success"], false, "{out}");
+        assert!(attempt["remote"].is_null(), "no connect without an address: {out}");
+        let class = if fault == Fault::CnameFlood { "dns_failed" } else { "no_address" };
+        assert_eq!(attempt["class"], class, "{fault:?}\n{out}");
+    }
+}

@@ -253,7 +253,23 @@ pub enum Fault {
     DropAaaa,
     /// Answers A, SERVFAIL for AAAA (a validating resolver with one bogus RRset).
     ServFailAaaa,
+    /// UDP: truncated; TCP: one answer holding an endless-looking chain of [`CHAINED_CNAMES`]
+    /// CNAMEs (the asked name -> c1.endless.test. -> c2... ) and never an address.
+    CnameFlood,
+    /// Every query is answered with one CNAME to a name never seen before: a resolver that
+    /// followed aliases by asking again would never stop.
+    FreshCname,
+    /// One CNAME per query, and the targets loop across queries: any name -> loop-a.test.,
+    /// loop-a.test. -> loop-b.test., loop-b.test. -> loop-a.test.
+    CnameLoopAcrossQueries,
 }
+
+/// How many chained CNAMEs [`Fault::CnameFlood`] puts in one TCP answer (about 20 bytes each
+/// once names are compressed, so they fit in one 64 KiB message).
+pub const CHAINED_CNAMES: u32 = 3000;
+
+/// The fresh names [`Fault::FreshCname`] hands out, shared by every server in the test process.
+static FRESH_NAMES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A DNS server on 127.0.0.1 (UDP and TCP on one port) that misbehaves as told.
 pub struct FaultServer {
@@ -291,6 +307,30 @@ fn fault_reply(fault: Fault, query: &Message, over_tcp: bool) -> Option<Vec<u8>>
             reply.queries.clear();
             reply.add_query(hickory_proto::op::Query::query(other.clone(), RecordType::A));
             reply.add_answer(Record::from_rdata(other, 60, RData::A(A(FAULT_V4.parse().expect("v4")))));
+        }
+        Fault::CnameFlood if !over_tcp => reply.metadata.truncation = true,
+        Fault::CnameFlood => {
+            for q in &query.queries {
+                let mut owner = q.name().clone();
+                for i in 1..=CHAINED_CNAMES {
+                    let target = name(&format!("c{i}.endless.test"));
+                    reply.add_answer(Record::from_rdata(owner, 60, RData::CNAME(CNAME(target.clone()))));
+                    owner = target;
+                }
+            }
+        }
+        Fault::FreshCname | Fault::CnameLoopAcrossQueries => {
+            for q in &query.queries {
+                let target = if fault == Fault::FreshCname {
+                    let n = FRESH_NAMES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    name(&format!("fresh{n}.endless.test"))
+                } else if q.name() == &name("loop-a.test") {
+                    name("loop-b.test")
+                } else {
+                    name("loop-a.test")
+                };
+                reply.add_answer(Record::from_rdata(q.name().clone(), 60, RData::CNAME(CNAME(target))));
+            }
         }
         Fault::ZeroLengthFrames | Fault::Trickle | Fault::Huge if !over_tcp => {
             reply.metadata.truncation = true

@@ -773,6 +773,60 @@ mod tests {
         addr
     }
 
+    /// A loopback UDP server answering every query with `links` chained CNAMEs (the asked name
+    /// -> c1.loop.test -> ...; the last one back to c1 when `looped`) and nothing else.
+    async fn chain_server(links: u32, looped: bool) -> SocketAddr {
+        use hickory_proto::rr::rdata::CNAME;
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+                let Ok(query) = Message::from_vec(&buf[..n]) else { continue };
+                let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+                reply.metadata.recursion_available = true;
+                reply.add_query(query.queries[0].clone());
+                let link = |i: u32| Name::from_ascii(format!("c{i}.loop.test.")).unwrap();
+                let mut owner = query.queries[0].name().clone();
+                for i in 1..=links {
+                    let target = if looped && i == links { link(1) } else { link(i) };
+                    reply.add_answer(Record::from_rdata(owner, 5, RData::CNAME(CNAME(target.clone()))));
+                    owner = target;
+                }
+                let _ = socket.send_to(&reply.to_vec().unwrap(), peer).await;
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_looping_or_endless_chain_is_a_failure_of_that_server_not_an_absence() {
+        let name = DomainName::parse("app.test").unwrap();
+        let live = udp_server(Some("10.0.0.7")).await;
+        for (links, looped) in [(40, false), (3, true)] {
+            let broken = chain_server(links, looped).await;
+            let err =
+                resolve_host(&name, &ServerList::explicit(vec![broken]), &opts(None)).await.unwrap_err();
+            assert_eq!(err.kind(), "all_servers_failed", "{links} links, looped {looped}: {err:?}");
+
+            // The next server is asked, and its answer is the answer.
+            let found = resolve_host(&name, &website(vec![broken, live]), &opts(None)).await.unwrap();
+            assert_eq!(found.addresses, ["10.0.0.7".parse::<IpAddr>().unwrap()]);
+            assert_eq!(found.answered_by, AnsweredBy::Server { server: live });
+            let first = &found.attempts[0];
+            assert_eq!(first.failed_types, [RecordKind::A, RecordKind::AAAA]);
+            let chain = first.queries[0].answer.as_ref().unwrap();
+            let end = chain.chain_end.as_ref().unwrap();
+            if looped {
+                assert_eq!(*end, ChainEnd::Loop { at: "c1.loop.test".into() });
+            } else {
+                assert_eq!(chain.cname_chain.len(), crate::dns::records::MAX_CHAIN);
+                assert!(matches!(end, ChainEnd::TooLong { .. }), "{end:?}");
+            }
+            assert!(first.describe().contains(&end.explain()), "{}", first.describe());
+        }
+    }
+
     #[tokio::test]
     async fn nxdomain_for_one_type_settles_every_type() {
         let nx = nx_for_a_silent_for_aaaa().await;

@@ -300,9 +300,15 @@ impl Answer {
         names
     }
 
-    /// A final answer that only names an alias another server may follow is not definitive.
+    /// A final answer that only names an alias another server may follow is not definitive;
+    /// neither is a chain that loops or runs past [`MAX_CHAIN`] (a resolver answers SERVFAIL
+    /// there): the name is broken on that server, which says nothing about it having no data,
+    /// so the question goes on to the next server and fails if none settles it.
     pub fn is_definitive(&self) -> bool {
-        !matches!(self.chain_end, Some(ChainEnd::NotFollowed { .. }))
+        !matches!(
+            self.chain_end,
+            Some(ChainEnd::NotFollowed { .. } | ChainEnd::Loop { .. } | ChainEnd::TooLong { .. })
+        )
     }
 
     /// Adds another question's answer (A then AAAA); the longest chain is the one shown, so
