@@ -54,8 +54,13 @@ cargo build --bins --locked --target x86_64-unknown-linux-musl
 export NETDIAG_MUSL_BIN_DIR="$PWD/target/x86_64-unknown-linux-musl/debug"
 echo "== cargo test"
 log=$(mktemp)
-cargo test --workspace --locked 2>&1 | tee "$log"
+# --no-fail-fast: one failing test binary must not hide the results of the others.
+set +e
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
 # cargo prints one result line per test binary, the last often a doc-test run of 0; close with
 # the totals so a reader (or CI) sees at once how many tests ran.
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "ignored (helpers that tests re-run inside namespaces): %d\ntotals: %d passed, %d failed\n", i, p, f }' "$log"
 rm -f "$log"
+exit "$status"

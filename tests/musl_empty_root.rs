@@ -105,7 +105,7 @@ fn static_binaries_work_in_an_empty_root() {
     assert!(doc["routes_error"].as_str().is_some_and(|e| e.contains("/proc/net/route")), "{r}");
     let r = in_empty_root(&ns, &root, "netdiag", &["check", "127.0.0.1:1", "-w", "1s", "--json"]);
     r.expect_code(1);
-    assert_eq!(r.json()["targets"][0]["addresses"][0]["tcp"]["class"], "refused", "{r}");
+    assert_eq!(r.stream()["targets"][0]["addresses"][0]["tcp"]["class"], "refused", "{r}");
     let r =
         in_empty_root(&ns, &root, "netdiag", &["tnc", "127.0.0.1", "-p", "1", "-InformationLevel", "Quiet"]);
     r.expect_code(1);
