@@ -732,71 +732,64 @@ mod tests {
     use hickory_proto::rr::rdata::A;
     use hickory_proto::rr::{RData, Record, RecordType};
 
-    /// A loopback UDP server answering every A query with `answer` (AAAA: no data); a `None`
-    /// answer makes a silent server.
-    async fn udp_server(answer: Option<&'static str>) -> SocketAddr {
-        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let addr = socket.local_addr().unwrap();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
-                let (Some(ip), Ok(query)) = (answer, Message::from_vec(&buf[..n])) else { continue };
-                let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
-                reply.add_query(query.queries[0].clone());
-                if query.queries[0].query_type() == RecordType::A {
-                    let owner = query.queries[0].name().clone();
-                    reply.add_answer(Record::from_rdata(owner, 5, RData::A(A(ip.parse().unwrap()))));
-                }
-                let _ = socket.send_to(&reply.to_vec().unwrap(), peer).await;
-            }
-        });
-        addr
-    }
-
-    /// A loopback UDP server that answers NXDOMAIN to A and never answers anything else.
-    async fn nx_for_a_silent_for_aaaa() -> SocketAddr {
+    /// A loopback UDP server that sends what `respond` makes of each query (with its id and
+    /// question copied into a reply), or nothing when it returns false.
+    async fn serve_udp(respond: impl Fn(&Message, &mut Message) -> bool + Send + 'static) -> SocketAddr {
         let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let addr = socket.local_addr().unwrap();
         tokio::spawn(async move {
             let mut buf = vec![0u8; 4096];
             while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
                 let Ok(query) = Message::from_vec(&buf[..n]) else { continue };
-                if query.queries[0].query_type() != RecordType::A {
-                    continue;
-                }
                 let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
-                reply.metadata.response_code = hickory_proto::op::ResponseCode::NXDomain;
                 reply.add_query(query.queries[0].clone());
-                let _ = socket.send_to(&reply.to_vec().unwrap(), peer).await;
+                if respond(&query, &mut reply) {
+                    let _ = socket.send_to(&reply.to_vec().unwrap(), peer).await;
+                }
             }
         });
         addr
+    }
+
+    /// A loopback UDP server answering every A query with `answer` (AAAA: no data); a `None`
+    /// answer makes a silent server.
+    async fn udp_server(answer: Option<&'static str>) -> SocketAddr {
+        serve_udp(move |query, reply| {
+            let Some(ip) = answer else { return false };
+            if query.queries[0].query_type() == RecordType::A {
+                let owner = query.queries[0].name().clone();
+                reply.add_answer(Record::from_rdata(owner, 5, RData::A(A(ip.parse().unwrap()))));
+            }
+            true
+        })
+        .await
+    }
+
+    /// A loopback UDP server that answers NXDOMAIN to A and never answers anything else.
+    async fn nx_for_a_silent_for_aaaa() -> SocketAddr {
+        serve_udp(|query, reply| {
+            reply.metadata.response_code = hickory_proto::op::ResponseCode::NXDomain;
+            query.queries[0].query_type() == RecordType::A
+        })
+        .await
     }
 
     /// A loopback UDP server answering every query with `links` chained CNAMEs (the asked name
     /// -> c1.loop.test -> ...; the last one back to c1 when `looped`) and nothing else.
     async fn chain_server(links: u32, looped: bool) -> SocketAddr {
         use hickory_proto::rr::rdata::CNAME;
-        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let addr = socket.local_addr().unwrap();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
-                let Ok(query) = Message::from_vec(&buf[..n]) else { continue };
-                let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
-                reply.metadata.recursion_available = true;
-                reply.add_query(query.queries[0].clone());
-                let link = |i: u32| Name::from_ascii(format!("c{i}.loop.test.")).unwrap();
-                let mut owner = query.queries[0].name().clone();
-                for i in 1..=links {
-                    let target = if looped && i == links { link(1) } else { link(i) };
-                    reply.add_answer(Record::from_rdata(owner, 5, RData::CNAME(CNAME(target.clone()))));
-                    owner = target;
-                }
-                let _ = socket.send_to(&reply.to_vec().unwrap(), peer).await;
+        serve_udp(move |query, reply| {
+            reply.metadata.recursion_available = true;
+            let link = |i: u32| Name::from_ascii(format!("c{i}.loop.test.")).unwrap();
+            let mut owner = query.queries[0].name().clone();
+            for i in 1..=links {
+                let target = if looped && i == links { link(1) } else { link(i) };
+                reply.add_answer(Record::from_rdata(owner, 5, RData::CNAME(CNAME(target.clone()))));
+                owner = target;
             }
-        });
-        addr
+            true
+        })
+        .await
     }
 
     #[tokio::test]
