@@ -311,5 +311,8 @@ fn endless_and_looping_cname_chains_cost_at_most_the_timeout() {
         assert!(attempt["remote"].is_null(), "no connect without an address: {out}");
         let class = if fault == Fault::CnameFlood { "dns_failed" } else { "no_address" };
         assert_eq!(attempt["class"], class, "{fault:?}\n{out}");
+        if fault == Fault::CnameFlood {
+            assert!(attempt["error"].as_str().unwrap().contains(too_long), "{out}");
+        }
     }
 }

@@ -143,7 +143,7 @@ impl fmt::Display for ResolveFailure {
                             format!("{} after {timeout}", a.server)
                         }
                         Outcome::TimedOut { .. } => format!("{} timed out after {timeout}", a.server),
-                        other => format!("{} {} in {}", a.server, other.describe(), took(a.elapsed)),
+                        _ => format!("{} {} in {}", a.server, a.describe(), took(a.elapsed)),
                     })
                     .collect();
                 if self.error.all_timed_out() {
