@@ -469,9 +469,8 @@ fn prepare_socket(remote: SocketAddr, opts: &ConnectOptions) -> Result<Socket, (
     if opts.close == CloseMode::Reset {
         socket.set_linger(Some(Duration::ZERO)).map_err(|e| ("set SO_LINGER", e))?;
     }
-    // Probes are tiny; Nagle would only matter if we sent data, but make the socket behave
-    // like an interactive client's.
-    socket.set_tcp_nodelay(true).map_err(|e| ("set TCP_NODELAY", e))?;
+    // No TCP_NODELAY: a probe never sends data, so Nagle cannot delay anything, and the
+    // setsockopt would cost a syscall per connect on lists of many targets.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if let Err(err) = socket.set_tcp_user_timeout(Some(kernel_user_timeout(opts.timeout))) {
         // Not fatal: should the kernel then give up first, the failure says so.
