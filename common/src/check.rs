@@ -678,7 +678,8 @@ pub struct RunEnd {
 }
 
 /// Checks targets taken lazily from `targets`, at most `max_parallel` at a time, and hands
-/// each report to `on_report` with its input position as soon as it is ready, so memory is
+/// each report to `on_report` with its input position as soon as it is ready (and whether
+/// another finished report follows at once: flush when it does not), so memory is
 /// bounded by the targets in flight, not by the length of the list. The input is read on a
 /// thread of its own (it may be a pipe that blocks), so a report is handed over at once even
 /// while the next target has not been written yet. When `stop` completes, nothing new starts,
@@ -693,7 +694,7 @@ pub async fn run_targets<I, F, E>(
 where
     I: IntoIterator<Item = Target> + Send + 'static,
     I::IntoIter: Send,
-    F: FnMut(usize, TargetReport) -> Result<(), E>,
+    F: FnMut(usize, TargetReport, bool) -> Result<(), E>,
 {
     let max_parallel = ctx.opts.max_parallel.max(1);
     // Bounded: the reader stays at most one batch ahead of the targets in flight.
@@ -722,15 +723,23 @@ where
                 }
                 None => input_open = false,
             },
-            Some(joined) = tasks.join_next(), if !tasks.is_empty() => match joined {
-                Ok((index, report)) => {
-                    in_flight.remove(&index);
-                    end.finished += 1;
-                    on_report(index, report)?;
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                // Every report already finished is handed over in one go, each saying whether
+                // another follows at once, so a writer flushes once per batch, not per target.
+                let mut next = Some(joined);
+                while let Some(joined) = next.take() {
+                    next = tasks.try_join_next();
+                    match joined {
+                        Ok((index, report)) => {
+                            in_flight.remove(&index);
+                            end.finished += 1;
+                            on_report(index, report, next.is_some())?;
+                        }
+                        // A check task has no reason to panic; keep the others and say so.
+                        Err(e) => tracing::error!("check task failed: {e}"),
+                    }
                 }
-                // A check task has no reason to panic; keep the others and say so.
-                Err(e) => tracing::error!("check task failed: {e}"),
-            },
+            }
             () = &mut stop => {
                 tasks.abort_all();
                 end.interrupted = true;
@@ -758,7 +767,7 @@ pub async fn check_targets(targets: &[Target], ctx: Arc<RunContext>) -> Vec<Targ
     let Ok(_) = run_targets(
         ctx,
         targets.to_vec(),
-        |index, report| {
+        |index, report, _| {
             reports.push((index, report));
             Ok::<(), std::convert::Infallible>(())
         },

@@ -295,7 +295,7 @@ fn netdiag(args: Vec<std::ffi::OsString>) -> ExitCode {
 
 fn run(command: Command) -> io::Result<u8> {
     let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let code = match command {
         Command::Env(args) => {
             let mut snapshot = EnvSnapshot::collect();
@@ -644,7 +644,7 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
         let run = check::run_targets(
             ctx,
             input,
-            |index, r| -> io::Result<()> {
+            |index, r, more_ready| -> io::Result<()> {
                 tally.add(&r);
                 let mut write = || -> io::Result<()> {
                     if json {
@@ -657,7 +657,7 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
                         }
                         report::write_target_text(out, &r, color)?;
                     }
-                    out.flush()
+                    if more_ready { Ok(()) } else { out.flush() }
                 };
                 match &bar {
                     Some(bar) => {
@@ -805,7 +805,7 @@ fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
     let ran = runtime()?.block_on(check::run_targets(
         ctx,
         plan.targets.clone(),
-        |target_index, r| -> io::Result<()> {
+        |target_index, r, more_ready| -> io::Result<()> {
             if json {
                 let named =
                     plan.dependencies.iter().enumerate().filter(|(_, d)| d.target == Ok(target_index));
@@ -814,7 +814,9 @@ fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
                     (checked, failed) = (checked + 1, failed + usize::from(d.failed()));
                     report::write_dependency_record(out, index, &d)?;
                 }
-                out.flush()?;
+                if !more_ready {
+                    out.flush()?;
+                }
             }
             checks[target_index] = Some(r);
             Ok(())
