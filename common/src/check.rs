@@ -6,7 +6,7 @@
 //! kernel picks for each (no packet), and a TCP connect to every address at once. Several
 //! targets run at once too, so a check takes as long as its slowest target.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -688,7 +688,7 @@ pub struct RunEnd {
 pub async fn run_targets<I, F, E>(
     ctx: Arc<RunContext>,
     targets: I,
-    mut on_report: F,
+    on_report: F,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<RunEnd, E>
 where
@@ -696,32 +696,54 @@ where
     I::IntoIter: Send,
     F: FnMut(usize, TargetReport, bool) -> Result<(), E>,
 {
+    run_targets_prepared(ctx, targets, |_, report| report, on_report, stop).await
+}
+
+/// [`run_targets`], with `prepare` turning each report into what `on_report` takes, on the
+/// worker that checked the target: rendering there (into bytes, say) spreads that work over
+/// every core, and the report is freed by the thread that allocated it, not by the single
+/// thread that writes the output.
+pub async fn run_targets_prepared<I, P, R, F, E>(
+    ctx: Arc<RunContext>,
+    targets: I,
+    prepare: P,
+    mut on_report: F,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<RunEnd, E>
+where
+    I: IntoIterator<Item = Target> + Send + 'static,
+    I::IntoIter: Send,
+    P: Fn(usize, TargetReport) -> R + Send + Sync + 'static,
+    R: Send + 'static,
+    F: FnMut(usize, R, bool) -> Result<(), E>,
+{
+    let prepare = Arc::new(prepare);
     let max_parallel = ctx.opts.max_parallel.max(1);
-    // Bounded: the reader stays at most one batch ahead of the targets in flight.
-    let (feed, mut input) = tokio::sync::mpsc::channel::<Target>(max_parallel);
-    std::thread::spawn(move || {
-        for target in targets {
-            if feed.blocking_send(target).is_err() {
-                break;
-            }
-        }
-    });
+    let input = Arc::new(TargetFeed::new(max_parallel));
+    let reader = Arc::clone(&input);
+    std::thread::spawn(move || reader.fill(targets));
+    // However the run ends (an error from on_report included), the reader stops.
+    let _stop_reader = AbandonOnDrop(&input);
+    let mut pending: VecDeque<Target> = VecDeque::new();
     let mut tasks = tokio::task::JoinSet::new();
-    let mut in_flight: HashMap<usize, (String, Instant)> = HashMap::new();
+    let mut in_flight: HashMap<usize, (Arc<Target>, Instant)> = HashMap::new();
     let mut end = RunEnd::default();
     let mut input_open = true;
     tokio::pin!(stop);
-    while input_open || !tasks.is_empty() {
+    while input_open || !pending.is_empty() || !tasks.is_empty() {
+        while tasks.len() < max_parallel {
+            let Some(target) = pending.pop_front() else { break };
+            let index = end.started;
+            let target = Arc::new(target);
+            in_flight.insert(index, (Arc::clone(&target), Instant::now()));
+            end.started += 1;
+            let ctx = Arc::clone(&ctx);
+            let prepare = Arc::clone(&prepare);
+            tasks.spawn(async move { (index, prepare(index, check_target(&target, &ctx).await)) });
+        }
         tokio::select! {
-            received = input.recv(), if input_open && tasks.len() < max_parallel => match received {
-                Some(target) => {
-                    let index = end.started;
-                    in_flight.insert(index, (target.display(), Instant::now()));
-                    end.started += 1;
-                    let ctx = Arc::clone(&ctx);
-                    tasks.spawn(async move { (index, check_target(&target, &ctx).await) });
-                }
-                None => input_open = false,
+            () = input.wait(), if input_open && pending.is_empty() => {
+                input_open = input.take_into(&mut pending);
             },
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                 // Every report already finished is handed over in one go, each saying whether
@@ -744,11 +766,15 @@ where
                 tasks.abort_all();
                 end.interrupted = true;
                 // An input still open may or may not hold more; a closed one is exhausted.
-                end.not_started = input_open
-                    && !matches!(input.try_recv(), Err(tokio::sync::mpsc::error::TryRecvError::Disconnected));
+                let more = input_open && input.take_into(&mut pending);
+                end.not_started = more || !pending.is_empty();
                 let mut cut: Vec<InFlight> = in_flight
                     .drain()
-                    .map(|(index, (target, since))| InFlight { index, target, waited: since.elapsed() })
+                    .map(|(index, (target, since))| InFlight {
+                        index,
+                        target: target.display(),
+                        waited: since.elapsed(),
+                    })
                     .collect();
                 cut.sort_by_key(|f| f.index);
                 end.in_flight = cut;
@@ -757,6 +783,112 @@ where
         }
     }
     Ok(end)
+}
+
+struct AbandonOnDrop<'a>(&'a TargetFeed);
+
+impl Drop for AbandonOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.abandon();
+    }
+}
+
+/// The targets read so far and not yet taken by the run, filled by the reader thread.
+///
+/// Hand-made rather than a channel because a channel wakes its blocked sender for every item
+/// taken: here the run takes everything queued at once and the reader is woken once per
+/// batch, while a target that arrives alone (a slow pipe) is still handed over at once.
+struct TargetFeed {
+    queue: std::sync::Mutex<FeedQueue>,
+    room: std::sync::Condvar,
+    ready: tokio::sync::Notify,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct FeedQueue {
+    targets: VecDeque<Target>,
+    /// The reader has read its last target (or stopped).
+    finished: bool,
+    /// The run no longer takes targets: the reader should stop.
+    abandoned: bool,
+}
+
+impl TargetFeed {
+    fn new(capacity: usize) -> Self {
+        TargetFeed {
+            queue: std::sync::Mutex::new(FeedQueue::default()),
+            room: std::sync::Condvar::new(),
+            ready: tokio::sync::Notify::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FeedQueue> {
+        // The queue stays consistent whatever panicked while holding it.
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs on the reader thread until the input ends or the run stops taking targets.
+    fn fill<I: IntoIterator<Item = Target>>(&self, targets: I) {
+        // Marks the end even if the input's iterator panics, so the run never waits forever.
+        struct Finish<'a>(&'a TargetFeed);
+        impl Drop for Finish<'_> {
+            fn drop(&mut self) {
+                self.0.lock().finished = true;
+                self.0.ready.notify_one();
+            }
+        }
+        let _finish = Finish(self);
+        for target in targets {
+            let mut queue = self.lock();
+            while queue.targets.len() >= self.capacity && !queue.abandoned {
+                queue = self.room.wait(queue).unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            if queue.abandoned {
+                return;
+            }
+            queue.targets.push_back(target);
+            let first = queue.targets.len() == 1;
+            drop(queue);
+            // The run only waits on an empty queue, so only the first target needs to wake it.
+            if first {
+                self.ready.notify_one();
+            }
+        }
+    }
+
+    /// Waits until a target is queued or the input has ended.
+    async fn wait(&self) {
+        loop {
+            {
+                let queue = self.lock();
+                if !queue.targets.is_empty() || queue.finished {
+                    return;
+                }
+            }
+            self.ready.notified().await;
+        }
+    }
+
+    /// Moves every queued target into `pending`; false once the input is exhausted.
+    fn take_into(&self, pending: &mut VecDeque<Target>) -> bool {
+        let mut queue = self.lock();
+        let was_full = queue.targets.len() >= self.capacity;
+        pending.extend(queue.targets.drain(..));
+        let open = !queue.finished;
+        drop(queue);
+        if was_full {
+            self.room.notify_one();
+        }
+        open
+    }
+
+    /// Tells the reader to stop reading.
+    fn abandon(&self) {
+        self.lock().abandoned = true;
+        self.room.notify_one();
+    }
 }
 
 /// Checks the targets concurrently and returns every report in the order given (for a

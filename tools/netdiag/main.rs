@@ -641,22 +641,34 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     let ctx = Arc::new(RunContext::new(opts, settings, servers));
     let runtime = if single { runtime()? } else { list_runtime()? };
     let ran = runtime.block_on(async {
-        let run = check::run_targets(
+        // Each report is rendered on the worker that checked it; this thread only writes.
+        let render = move |index: usize, r: check::TargetReport| {
+            let mut rendered = Vec::with_capacity(if json { 2048 } else { 128 });
+            // Writing into a Vec cannot fail.
+            let _ = if json {
+                report::append_target_record(&mut rendered, index, &r);
+                Ok(())
+            } else if brief {
+                report::write_target_brief(&mut rendered, &r, color)
+            } else if !in_order {
+                report::write_target_text(&mut rendered, &r, color)
+            } else {
+                Ok(())
+            };
+            let verdict = report::verdict_id(&r);
+            RenderedTarget { verdict, failed: r.failed, rendered, report: in_order.then_some(r) }
+        };
+        let run = check::run_targets_prepared(
             ctx,
             input,
-            |index, r, more_ready| -> io::Result<()> {
-                tally.add(&r);
+            render,
+            |index, r: RenderedTarget, more_ready| -> io::Result<()> {
+                tally.add_verdict(r.verdict, r.failed);
                 let mut write = || -> io::Result<()> {
-                    if json {
-                        report::write_target_record(out, index, &r)?;
-                    } else if brief {
-                        report::write_target_brief(out, &r, color)?;
-                    } else if !in_order {
-                        if tally.checked > 1 {
-                            writeln!(out)?;
-                        }
-                        report::write_target_text(out, &r, color)?;
+                    if !json && !brief && !in_order && tally.checked > 1 {
+                        writeln!(out)?;
                     }
+                    out.write_all(&r.rendered)?;
                     if more_ready { Ok(()) } else { out.flush() }
                 };
                 match &bar {
@@ -667,8 +679,8 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
                     }
                     None => write()?,
                 }
-                if in_order {
-                    held.push((index, r));
+                if let Some(report) = r.report {
+                    held.push((index, report));
                 }
                 Ok(())
             },
@@ -701,6 +713,15 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
         return Ok(usage("check", message));
     }
     Ok(exit_code(end.interrupted, tally.checked, tally.failed > 0))
+}
+
+/// One finished target of `check`, rendered where it was checked.
+struct RenderedTarget {
+    verdict: &'static str,
+    failed: bool,
+    rendered: Vec<u8>,
+    /// Kept only when the reports are printed in input order at the end.
+    report: Option<check::TargetReport>,
 }
 
 /// The normal rules (0 nothing failed, 1 a failure found) over what finished; 130 when an

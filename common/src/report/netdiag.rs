@@ -477,9 +477,14 @@ pub struct CheckTally {
 
 impl CheckTally {
     pub fn add(&mut self, r: &TargetReport) {
+        self.add_verdict(verdict_id(r), r.failed);
+    }
+
+    /// Counts a target already reduced to its verdict id (see [`verdict_id`]).
+    pub fn add_verdict(&mut self, verdict: &'static str, failed: bool) {
         self.checked += 1;
-        self.failed += usize::from(r.failed);
-        *self.verdicts.entry(verdict_id(r)).or_default() += 1;
+        self.failed += usize::from(failed);
+        *self.verdicts.entry(verdict).or_default() += 1;
     }
 }
 
@@ -584,17 +589,25 @@ struct TargetRecord<'a> {
 /// One NDJSON `target` record of `check --json`: `index` is the target's 0-based position in
 /// the input (arguments, then the file), so a script can restore the order.
 pub fn write_target_record(w: &mut dyn Write, index: usize, report: &TargetReport) -> io::Result<()> {
-    write_json(
-        w,
-        &TargetRecord {
-            kind: "target",
-            schema: SCHEMA_VERSION,
-            timestamp: crate::timestamp::now(),
-            index,
-            verdict: verdict_id(report),
-            report,
-        },
-    )
+    let mut line = Vec::with_capacity(2048);
+    append_target_record(&mut line, index, report);
+    w.write_all(&line)
+}
+
+/// The NDJSON `target` record of `check --json`, appended to `line` (serialized without a
+/// dynamic writer in between: this runs once per target of lists of 100,000).
+pub fn append_target_record(line: &mut Vec<u8>, index: usize, report: &TargetReport) {
+    let record = TargetRecord {
+        kind: "target",
+        schema: SCHEMA_VERSION,
+        timestamp: crate::timestamp::now(),
+        index,
+        verdict: verdict_id(report),
+        report,
+    };
+    // Serializing these types into memory cannot fail: no map has non-string keys.
+    let _ = serde_json::to_writer(&mut *line, &record);
+    line.push(b'\n');
 }
 
 /// The closing NDJSON `summary` record of `check --json`.
