@@ -27,6 +27,7 @@ pub mod connstr;
 pub mod diagnose;
 pub mod env;
 mod platform;
+mod runner;
 pub mod subnet;
 
 // Text and JSON renderers, one module per tool.

@@ -432,12 +432,6 @@ fn runtime() -> io::Result<tokio::runtime::Runtime> {
     cli::runtime("netdiag").map_err(|_| io::Error::other("cannot start the async runtime"))
 }
 
-/// For a list: one worker per core, so connects and diagnoses of many targets use every core
-/// (a single target starts faster on the current-thread runtime).
-fn list_runtime() -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()
-}
-
 /// Above this many targets `check` prints one line per target unless `--full` is given.
 const BRIEF_ABOVE: usize = 10;
 
@@ -639,7 +633,8 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> io::Result<u8> {
     let mut held: Vec<(usize, check::TargetReport)> = Vec::new();
     let start = Instant::now();
     let ctx = Arc::new(RunContext::new(opts, settings, servers));
-    let runtime = if single { runtime()? } else { list_runtime()? };
+    // A list uses every core all the same: the run gives each core a shard of its own.
+    let runtime = runtime()?;
     let ran = runtime.block_on(async {
         // Each report is rendered on the worker that checked it; this thread only writes.
         let render = move |index: usize, r: check::TargetReport| {
