@@ -125,7 +125,17 @@ dns-forward-max=10000
 EOF
     dnsmasq --keep-in-foreground --conf-file="$OUT/dnsmasq.conf" --pid-file= --log-facility=- 2>"$OUT/dnsmasq.log" &
     PIDS+=($!)
-    sleep 0.5
+    # Ready means answering from the hosts file we gave it, not only bound: queries sent while
+    # dnsmasq still reads 8,000 names sit in its socket buffer, and a full buffer drops them.
+    local ready=""
+    for _ in $(seq 50); do
+        if "$(dirname "$NETDIAG")/nameresolver" --json --type A n999.bench.netdiag.test "127.0.0.1:$port" 2>/dev/null |
+            grep -q '127.9.3.250'; then
+            ready=1; break
+        fi
+        sleep 0.1
+    done
+    [ -n "$ready" ] || { echo "dnsmasq did not answer on 127.0.0.1:$port" >&2; exit 1; }
     local start end
     start=$(date +%s.%N)
     sh -c "ulimit -n 1024; exec $NETDIAG check -f $OUT/names.txt --json -w 2s --dns-server 127.0.0.1:$port" \

@@ -126,6 +126,42 @@ fn names_of_eight_addresses_under_a_low_descriptor_limit_are_all_refused_not_loc
     assert!(!r.stdout().contains("open files") && !r.stderr().contains("open files"), "{r}");
 }
 
+#[test]
+fn a_thousand_names_at_once_do_not_overflow_the_dns_server_into_false_timeouts() {
+    if !support::privileged() {
+        return;
+    }
+    // 256 targets at once used to send ~512 queries in one burst; dnsmasq's receive buffer
+    // (the kernel default) dropped some of them, and those names were reported as DNS timeouts.
+    const NAMES: usize = 1000;
+    let lab = Lab::new();
+    lab.app.ip(&format!("route add 10.78.0.0/24 via {VNET_ADDR}"));
+    lab.vnet.ip("addr add 10.78.0.1/32 dev lo");
+    let records = ["--local=/netdiag.test/".to_owned(), "--address=/burst.netdiag.test/10.78.0.1".to_owned()];
+    let _dns = Dnsmasq::start_in(&lab.vnet, VNET_ADDR, &records);
+    let list = TargetsFile::from_lines("burst", (0..NAMES).map(|i| format!("n{i}.burst.netdiag.test:7000")));
+    let mut cmd = lab.app.command(&bin("netdiag"));
+    cmd.env_clear().args([
+        "check",
+        "--json",
+        "-w",
+        "2s",
+        "--dns-timeout",
+        "1s",
+        "--dns-server",
+        VNET_ADDR,
+        "-f",
+    ]);
+    cmd.arg(list.path());
+    let r = run(cmd);
+    r.expect_code(1);
+    let doc = r.stream();
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), NAMES, "{r}");
+    let wrong: Vec<&Value> = targets.iter().filter(|t| t["verdict"] != "tcp_refused").collect();
+    assert!(wrong.is_empty(), "{} of {NAMES} names wrong, first: {}", wrong.len(), wrong[0]);
+}
+
 /// Long enough for a freshly started tool to have installed its signal handlers.
 const STARTUP: Duration = Duration::from_secs(1);
 

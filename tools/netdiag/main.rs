@@ -154,7 +154,8 @@ struct CheckArgs {
     #[arg(short = 'f', long, value_name = "PATH")]
     targets_file: Option<std::path::PathBuf>,
     /// How many targets are checked at the same time; the rest wait their turn. Open sockets
-    /// are bounded separately, below the file-descriptor limit.
+    /// are bounded separately, below the file-descriptor limit, and name lookups to 64 at once
+    /// (a burst of more overflows a DNS server's receive buffer and shows as timeouts).
     #[arg(long, default_value_t = check::DEFAULT_MAX_PARALLEL, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     parallel: usize,
