@@ -900,6 +900,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_target_record_carries_every_field_of_its_report() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let open = listener.local_addr().unwrap();
+        let reports = check_targets(&[target(&open.to_string())], ctx(ServerList::explicit(vec![]))).await;
+        for (index, report) in reports.iter().enumerate() {
+            let mut line = Vec::new();
+            crate::report::netdiag::append_target_record(&mut line, index, report);
+            assert_eq!(line.last(), Some(&b'\n'));
+            let record: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&line).unwrap();
+            let plain = serde_json::to_value(report).unwrap();
+            let plain = plain.as_object().unwrap();
+            let envelope = ["type", "schema", "timestamp", "index", "verdict"];
+            let keys: std::collections::BTreeSet<&str> = record.keys().map(String::as_str).collect();
+            let expected = envelope.into_iter().chain(plain.keys().map(String::as_str)).collect();
+            assert_eq!(keys, expected);
+            for (key, value) in plain {
+                assert_eq!(&record[key], value, "{key}");
+            }
+        }
+    }
+
+    #[tokio::test]
     async fn dependencies_are_named_by_setting_and_probed_once_per_host_port() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
