@@ -162,6 +162,46 @@ fn a_thousand_names_at_once_do_not_overflow_the_dns_server_into_false_timeouts()
     assert!(wrong.is_empty(), "{} of {NAMES} names wrong, first: {}", wrong.len(), wrong[0]);
 }
 
+/// Resident memory of a running process, in KiB (Linux).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_reader_that_stops_reading_holds_the_run_back_instead_of_filling_memory() {
+    // Every shard but the writing one checks ahead of the output; when nobody reads it, they
+    // must wait, not keep every finished report in memory.
+    const TARGETS: usize = 100_000;
+    let port = closed_ports(1).remove(0);
+    let port = port.rsplit(':').next().unwrap().to_owned();
+    let list = TargetsFile::from_lines(
+        "stalled",
+        (0..TARGETS).map(|i| format!("127.{}.{}.{}:{port}", 1 + i / 65536, (i / 256) % 256, 1 + i % 250)),
+    );
+    let mut child = Command::new(bin("netdiag"))
+        .args(["check", "--json", "-w", "2s", "-f", list.path()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // Long enough to check all 100,000 on this machine had nothing held it back.
+    std::thread::sleep(Duration::from_secs(3));
+    let stalled = rss_kib(pid);
+    let mut records = 0;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let record: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        records += usize::from(record["type"] == "target");
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(records, TARGETS);
+    // ~2 KB per report: 100,000 held would be ~200 MB.
+    assert!(stalled < 48 * 1024, "{stalled} KiB resident while the output was not read");
+}
+
 /// Long enough for a freshly started tool to have installed its signal handlers.
 const STARTUP: Duration = Duration::from_secs(1);
 

@@ -9,6 +9,7 @@
 //! its workers, its injection queue and the thread that writes), for the same work.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -114,21 +115,28 @@ where
     let mut finished: Vec<(usize, R)> = Vec::new();
     tokio::pin!(stop);
     loop {
-        shard.start_what_fits(&shared, &ctx, &prepare);
+        // Output first: this thread writes for every shard, so it checks targets of its own
+        // only in small batches while the others have reports waiting, and it never becomes
+        // the one thing the run waits for.
+        let others = shared.take_done();
+        let writing = !others.is_empty();
+        hand_over(&mut finished, others, &mut on_report, &mut end)?;
+        let budget = if writing { BUDGET_WHILE_WRITING } else { shard.limit };
+        let more = shard.start_what_fits(&shared, &ctx, &prepare, &mut finished, budget);
+        if !finished.is_empty() {
+            hand_over(&mut finished, Vec::new(), &mut on_report, &mut end)?;
+        }
         if shard.is_done() && shared.running.load(Ordering::SeqCst) == 0 && shared.done_is_empty() {
             break;
         }
         tokio::select! {
+            () = tokio::task::yield_now(), if more || writing => {}
             () = shared.feed.wait(0), if shard.wants_targets() => {}
             Some(joined) = shard.tasks.join_next(), if !shard.tasks.is_empty() => {
                 shard.collect(joined, &mut finished);
-                let others = shared.take_done();
-                hand_over(&mut finished, others, &mut on_report, &mut end)?;
+                hand_over(&mut finished, Vec::new(), &mut on_report, &mut end)?;
             }
-            () = shared.done_ready.notified() => {
-                let others = shared.take_done();
-                hand_over(&mut finished, others, &mut on_report, &mut end)?;
-            }
+            () = shared.done_ready.notified() => {}
             () = &mut stop => {
                 end.interrupted = true;
                 shared.abandon();
@@ -169,6 +177,10 @@ fn hand_over<R, E>(
     Ok(())
 }
 
+/// How many targets the calling thread checks between two rounds of writing while the other
+/// shards have reports waiting: small, so that writing never falls behind.
+const BUDGET_WHILE_WRITING: usize = 16;
+
 /// How many of the `max_parallel` targets in flight shard `id` of `shards` may hold.
 fn shard_limit(max_parallel: usize, shards: usize, id: usize) -> usize {
     max_parallel / shards + usize::from(id < max_parallel % shards)
@@ -197,12 +209,20 @@ where
         let mut shard = Shard::new(id, limit);
         let mut finished = Vec::new();
         loop {
-            shard.start_what_fits(shared, ctx, prepare);
+            // Reports the calling thread has not written yet bound how far this shard runs
+            // ahead: a slow reader of the output must not turn into memory.
+            let room = shared.done_len() < shared.done_cap;
+            let more = room && shard.start_what_fits(shared, ctx, prepare, &mut finished, shard.limit);
+            if !finished.is_empty() {
+                shared.put_done(&mut finished);
+            }
             if shard.is_done() {
                 break;
             }
             tokio::select! {
-                () = shared.feed.wait(id), if shard.wants_targets() => {}
+                () = tokio::task::yield_now(), if more => {}
+                () = shared.drained[id].notified(), if !room => {}
+                () = shared.feed.wait(id), if room && shard.wants_targets() => {}
                 Some(joined) = shard.tasks.join_next(), if !shard.tasks.is_empty() => {
                     shard.collect(joined, &mut finished);
                     shared.put_done(&mut finished);
@@ -248,23 +268,56 @@ impl<R: Send + 'static> Shard<R> {
         !self.input_open && self.pending.is_empty() && self.tasks.is_empty()
     }
 
-    /// Starts as many queued targets as this shard has room for.
-    fn start_what_fits<P>(&mut self, shared: &Shared<R>, ctx: &Arc<RunContext>, prepare: &Arc<P>)
+    /// Starts as many queued targets as this shard has room for. Each check is polled once
+    /// here first: one that finishes at once (a refusal over loopback, a bad address) goes
+    /// straight to `finished` without becoming a task, and only one that has to wait is
+    /// spawned, already under way.
+    fn start_what_fits<P>(
+        &mut self,
+        shared: &Shared<R>,
+        ctx: &Arc<RunContext>,
+        prepare: &Arc<P>,
+        finished: &mut Vec<(usize, R)>,
+        mut budget: usize,
+    ) -> bool
     where
         P: Fn(usize, TargetReport) -> R + Send + Sync + 'static,
     {
+        // At most `budget` starts per call, so what finished at once is handed over in batches
+        // and the stop, the other shards and the spawned checks get their turn in between.
         while self.tasks.len() < self.limit {
+            if budget == 0 {
+                return true;
+            }
+            budget -= 1;
             if self.pending.is_empty() && self.input_open {
                 let room = self.limit - self.tasks.len();
                 self.input_open = shared.feed.take(room, &mut self.pending);
             }
             let Some((index, target)) = self.pending.pop_front() else { break };
             shared.started.fetch_add(1, Ordering::SeqCst);
-            let target = Arc::new(target);
-            self.in_flight.insert(index, (Arc::clone(&target), Instant::now()));
+            let since = Instant::now();
             let (ctx, prepare) = (Arc::clone(ctx), Arc::clone(prepare));
-            self.tasks.spawn(async move { (index, prepare(index, check_target(&target, &ctx).await)) });
+            let target = Arc::new(target);
+            let checked = Arc::clone(&target);
+            // Unconstrained by tokio's cooperative budget: every check polled here in a row would
+            // otherwise draw on the one budget of this loop, and after a hundred or so a check
+            // that could finish at once would be told to wait and become a task. A check is a
+            // bounded sequence of steps, so it cannot starve the runtime.
+            let mut check = Box::pin(tokio::task::unconstrained(async move {
+                (index, prepare(index, check_target(&checked, &ctx).await))
+            }));
+            // A waker that does nothing is enough for this first poll: whatever the check then
+            // waits on keeps its readiness, and the task's first poll registers the real waker.
+            match check.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+                std::task::Poll::Ready(done) => finished.push(done),
+                std::task::Poll::Pending => {
+                    self.in_flight.insert(index, (target, since));
+                    self.tasks.spawn(check);
+                }
+            }
         }
+        false
     }
 
     /// Moves `joined` and every other report already finished into `finished`.
@@ -313,6 +366,10 @@ struct Shared<R> {
     /// Reports finished by the other shards, not yet handed over.
     done: Mutex<Vec<(usize, R)>>,
     done_ready: Notify,
+    /// A shard starts nothing new while this many reports wait to be handed over.
+    done_cap: usize,
+    /// One per shard: the calling thread took the waiting reports.
+    drained: Vec<Notify>,
     /// Other shards still running.
     running: AtomicUsize,
     started: AtomicUsize,
@@ -330,6 +387,8 @@ impl<R> Shared<R> {
             feed: TargetFeed::new(shards, max_parallel),
             done: Mutex::new(Vec::new()),
             done_ready: Notify::new(),
+            done_cap: 2 * max_parallel,
+            drained: (0..shards).map(|_| Notify::new()).collect(),
             running: AtomicUsize::new(0),
             started: AtomicUsize::new(0),
             unstarted: AtomicUsize::new(0),
@@ -338,8 +397,19 @@ impl<R> Shared<R> {
         }
     }
 
+    /// Takes every report the other shards finished, and lets a shard held back by them go on.
     fn take_done(&self) -> Vec<(usize, R)> {
-        std::mem::take(&mut *self.done.lock().unwrap_or_else(PoisonError::into_inner))
+        let taken = std::mem::take(&mut *self.done.lock().unwrap_or_else(PoisonError::into_inner));
+        if !taken.is_empty() {
+            for drained in &self.drained {
+                drained.notify_one();
+            }
+        }
+        taken
+    }
+
+    fn done_len(&self) -> usize {
+        self.done.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
     fn done_is_empty(&self) -> bool {
