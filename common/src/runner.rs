@@ -4,9 +4,13 @@
 //! The work is split into shards, one per core: the calling thread is one, every other shard
 //! has a thread of its own with a single-threaded runtime. Each shard takes targets from one
 //! shared queue as it has room, checks them and prepares the reports where they were made; the
-//! calling thread hands everything finished to the caller. Measured on 2 cores, a shared
-//! multi-threaded runtime spent ~40 % more CPU than this in the kernel alone (wake-ups between
-//! its workers, its injection queue and the thread that writes), for the same work.
+//! calling thread hands everything finished to the caller, and writing comes first there. A
+//! check that finishes at its first poll (a refusal over loopback) never becomes a task.
+//!
+//! Measured on 2 cores over 10,000 closed loopback ports: one multi-threaded runtime for
+//! everything spent ~40 % more CPU in the kernel alone than a single thread did (wake-ups
+//! between its workers, its injection queue and the thread that writes), and the writing
+//! thread was what the run waited for; shards brought the run from 106 ms to 83 ms.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -88,7 +92,7 @@ where
 {
     let max_parallel = ctx.opts.max_parallel.max(1);
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let shards = cores.min(max_parallel);
+    let shards = cores.min(MAX_SHARDS).min(max_parallel);
     let shared = Arc::new(Shared::<R>::new(shards, max_parallel));
     let reader = Arc::clone(&shared);
     std::thread::spawn(move || reader.feed.fill(targets));
@@ -176,6 +180,10 @@ fn hand_over<R, E>(
     }
     Ok(())
 }
+
+/// Beyond this many shards the one thread that writes every report is what the run waits
+/// for (writing a JSON record costs about a third of checking a target over loopback).
+const MAX_SHARDS: usize = 8;
 
 /// How many targets the calling thread checks between two rounds of writing while the other
 /// shards have reports waiting: small, so that writing never falls behind.
