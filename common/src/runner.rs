@@ -92,7 +92,10 @@ where
 {
     let max_parallel = ctx.opts.max_parallel.max(1);
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let shards = cores.min(MAX_SHARDS).min(max_parallel);
+    let targets = targets.into_iter();
+    // A known handful (a single target, say) needs no thread beyond this one.
+    let at_most = targets.size_hint().1.unwrap_or(usize::MAX).max(1);
+    let shards = cores.min(MAX_SHARDS).min(max_parallel).min(at_most);
     let shared = Arc::new(Shared::<R>::new(shards, max_parallel));
     let reader = Arc::clone(&shared);
     std::thread::spawn(move || reader.feed.fill(targets));
@@ -124,12 +127,9 @@ where
         // the one thing the run waits for.
         let others = shared.take_done();
         let writing = !others.is_empty();
-        hand_over(&mut finished, others, &mut on_report, &mut end)?;
         let budget = if writing { BUDGET_WHILE_WRITING } else { shard.limit };
         let more = shard.start_what_fits(&shared, &ctx, &prepare, &mut finished, budget);
-        if !finished.is_empty() {
-            hand_over(&mut finished, Vec::new(), &mut on_report, &mut end)?;
-        }
+        hand_over(&mut finished, others, &mut on_report, &mut end)?;
         if shard.is_done() && shared.running.load(Ordering::SeqCst) == 0 && shared.done_is_empty() {
             break;
         }
