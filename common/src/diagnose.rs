@@ -113,7 +113,8 @@ pub enum RouteEvidence {
         source: IpAddr,
         interface: Option<String>,
         gateway: Option<IpAddr>,
-        /// False when the route table could not be read: no gateway then means "unknown",
+        /// False when the route table could not be read or has no route for the address (the
+        /// kernel used another table: policy routing): no gateway then means "unknown",
         /// not "on-link".
         gateway_known: bool,
     },
@@ -308,7 +309,9 @@ fn route_lines(route: &RouteEvidence) -> Vec<String> {
             match (gateway, gateway_known) {
                 (Some(g), _) => format!(" via gateway {g}"),
                 (None, true) => " (on-link, no gateway)".to_owned(),
-                (None, false) => " (gateway unknown: the route table could not be read)".to_owned(),
+                (None, false) =>
+                    " (gateway unknown: the route table read has no route for it, or could not be read)"
+                        .to_owned(),
             },
         )],
         RouteEvidence::NoRoute(why) => vec![format!("route: none ({why})")],
@@ -1265,7 +1268,12 @@ mod tests {
             gateway_known: false,
         };
         let lines = route_lines(&unknown);
-        assert_eq!(lines, ["route: source 10.0.1.4 (gateway unknown: the route table could not be read)"]);
+        assert_eq!(
+            lines,
+            [
+                "route: source 10.0.1.4 (gateway unknown: the route table read has no route for it, or could not be read)"
+            ]
+        );
         let on_link = RouteEvidence::Route {
             source: ip("10.0.1.4"),
             interface: None,

@@ -409,7 +409,8 @@ pub struct RouteInfo {
     pub interface: Option<String>,
     /// The next hop, when the route goes through a gateway.
     pub via_gateway: Option<IpAddr>,
-    /// False when the route table could not be read (so `via_gateway` is unknown, not "on-link").
+    /// False when the route table could not be read or has no route for the destination (so
+    /// `via_gateway` is unknown, not "on-link").
     pub gateway_known: bool,
 }
 
@@ -451,10 +452,13 @@ pub fn route_via(
     let is_local = destination == source || owner.is_some_and(|i| i.is_loopback);
     // Local and loopback destinations live in the kernel's local table, which
     // /proc/net/route does not show; they never go through a gateway.
-    let (via_gateway, gateway_known) = match table {
+    // A destination the table read has no route for was still routed by the kernel (it
+    // picked a source): through another table (policy routing, `ip rule`), which is not read.
+    // Its gateway is then unknown, not "none": on-link would be a claim we cannot back.
+    let (via_gateway, gateway_known) = match table.map(|t| t.lookup(destination)) {
         _ if is_local => (None, true),
-        Some(table) => (table.lookup(destination).and_then(|r| r.gateway), true),
-        None => (None, false),
+        Some(Some(route)) => (route.gateway, true),
+        Some(None) | None => (None, false),
     };
     let interface = owner.map(|i| i.interface.clone());
     RouteInfo { destination, source, interface, via_gateway, gateway_known }
@@ -705,6 +709,24 @@ fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000
         assert_eq!(d[0].metric, 0x400);
         let local = t.lookup("fd00::42".parse().unwrap()).unwrap();
         assert_eq!((local.prefix_len, local.gateway), (64, None));
+    }
+
+    #[test]
+    fn a_destination_the_table_does_not_route_has_an_unknown_gateway_not_none() {
+        let table = RouteTable::parse_proc_ipv4(PROC_ROUTE);
+        let routed = "10.1.0.7".parse().unwrap();
+        let source = "10.1.0.4".parse().unwrap();
+        let known = route_via(routed, source, None, Some(&table));
+        assert!(known.gateway_known, "{known:?}");
+        // No default route: an address outside every listed prefix.
+        let without_default: Vec<&str> =
+            PROC_ROUTE.lines().filter(|l| !l.starts_with("eth0\t00000000")).collect();
+        let only_onlink = RouteTable::parse_proc_ipv4(&without_default.join("\n"));
+        assert!(only_onlink.defaults().is_empty());
+        let elsewhere = route_via("192.0.2.9".parse().unwrap(), source, None, Some(&only_onlink));
+        assert_eq!((elsewhere.via_gateway, elsewhere.gateway_known), (None, false), "{elsewhere:?}");
+        let unreadable = route_via(routed, source, None, None);
+        assert!(!unreadable.gateway_known);
     }
 
     #[test]
