@@ -149,7 +149,7 @@ impl fmt::Display for ResolveFailure {
                 if self.error.all_timed_out() {
                     write!(f, "every DNS server timed out ({})", each.join(", "))
                 } else {
-                    write!(f, "no DNS server answered for '{name}' ({})", each.join("; "))
+                    write!(f, "no DNS server gave a usable answer for '{name}' ({})", each.join("; "))
                 }
             }
         }
@@ -396,13 +396,13 @@ mod tests {
                     server_attempt("127.0.0.2:53", Outcome::ServFail, 2),
                 ]),
                 FailureClass::DnsFailed,
-                "no DNS server answered for 'x.test' (127.0.0.1:53 timed out after 3 s; 127.0.0.2:53 failed (SERVFAIL) in 2.0ms)",
+                "no DNS server gave a usable answer for 'x.test' (127.0.0.1:53 timed out after 3 s; 127.0.0.2:53 failed (SERVFAIL) in 2.0ms)",
             ),
             (
                 Family::Any,
                 failed(vec![server_attempt("127.0.0.2:53", Outcome::Refused, 1)]),
                 FailureClass::DnsFailed,
-                "no DNS server answered for 'x.test' (127.0.0.2:53 refused the query (REFUSED) in 1.0ms)",
+                "no DNS server gave a usable answer for 'x.test' (127.0.0.2:53 refused the query (REFUSED) in 1.0ms)",
             ),
             (
                 Family::Any,

@@ -119,7 +119,8 @@ pub enum FailureClass {
     NoAddress,
     /// Every DNS server timed out.
     DnsTimeout,
-    /// The DNS servers answered, but with SERVFAIL, REFUSED or errors.
+    /// No DNS server gave a usable answer: SERVFAIL, REFUSED, other errors, malformed replies,
+    /// broken alias chains, some perhaps timing out too.
     DnsFailed,
     /// There was no DNS server to ask.
     NoDnsServers,
@@ -187,7 +188,7 @@ impl FailureClass {
                 "DNS is not accessible: a firewall/NSG blocks port 53, or the server is down"
             }
             FailureClass::DnsFailed => {
-                "the DNS servers replied with errors (SERVFAIL/REFUSED) or rejected the query: check each server and its forwarders"
+                "no DNS server gave a usable answer (an error code such as SERVFAIL or REFUSED, a rejected query, a malformed reply or a broken alias chain: each server's reason is listed): check each server and its forwarders"
             }
             FailureClass::NoDnsServers => {
                 "no DNS server is configured: set WEBSITE_DNS_SERVER or fix resolv.conf, or use --dns-server"

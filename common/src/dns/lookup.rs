@@ -270,7 +270,7 @@ pub enum LookupError {
     NxDomain { name: String, answered_by: AnsweredBy },
     #[error("{name}: the name exists but has no {types} records")]
     NoData { name: String, types: String, answered_by: AnsweredBy },
-    #[error("{name}: {} DNS server(s) asked, none answered", attempts.len())]
+    #[error("{name}: {} DNS server(s) asked, none gave a usable answer", attempts.len())]
     AllServersFailed { name: String, attempts: Vec<ServerAttempt> },
     #[error("no DNS servers to ask")]
     NoServers,

@@ -252,11 +252,11 @@ pub fn render_text(
             let why = if all_timed_out {
                 "every DNS server timed out".to_owned()
             } else if failed.len() < lookup.types.len() {
-                format!("no DNS server answered the {} question", failed.join("/"))
+                format!("no DNS server gave a usable answer to the {} question", failed.join("/"))
             } else if partial {
                 "no DNS server gave a final answer".to_owned()
             } else {
-                "no DNS server answered".to_owned()
+                "no DNS server gave a usable answer".to_owned()
             };
             writeln!(
                 w,
@@ -545,7 +545,7 @@ mod tests {
                     ],
                     AnsweredBy::Nobody,
                 ),
-                "DNS server 192.0.2.1 refused the query (REFUSED) after 3.00s\nDNS server 192.0.2.2 failed (SERVFAIL) after 3.00s\n*** Can't find app.example: no DNS server answered (2 asked, from WEBSITE_DNS_SERVER/WEBSITE_DNS_ALT_SERVER, 3.00s each)\nLookup time: 3.01s\n",
+                "DNS server 192.0.2.1 refused the query (REFUSED) after 3.00s\nDNS server 192.0.2.2 failed (SERVFAIL) after 3.00s\n*** Can't find app.example: no DNS server gave a usable answer (2 asked, from WEBSITE_DNS_SERVER/WEBSITE_DNS_ALT_SERVER, 3.00s each)\nLookup time: 3.01s\n",
             ),
         ];
         for (what, lookup, want) in cases {
