@@ -301,22 +301,32 @@ fn server_line(s: &ServerEvidence) -> String {
     format!("DNS server {}: {what}", s.server)
 }
 
-fn route_lines(route: &RouteEvidence) -> Vec<String> {
-    match route {
-        RouteEvidence::Route { source, interface, gateway, gateway_known } => vec![format!(
-            "route: source {source}{}{}",
-            interface.as_ref().map(|i| format!(" on {i}")).unwrap_or_default(),
+/// The route as one evidence line, built in place: it is made for every address checked.
+fn route_line(route: &RouteEvidence) -> String {
+    use std::fmt::Write as _;
+    let mut line = String::with_capacity(96);
+    // Writing into a String cannot fail.
+    let _ = match route {
+        RouteEvidence::Route { source, interface, gateway, gateway_known } => {
+            let _ = write!(line, "route: source {source}");
+            if let Some(interface) = interface {
+                let _ = write!(line, " on {interface}");
+            }
             match (gateway, gateway_known) {
-                (Some(g), _) => format!(" via gateway {g}"),
-                (None, true) => " (on-link, no gateway)".to_owned(),
-                (None, false) =>
-                    " (gateway unknown: the route table read has no route for it, or could not be read)"
-                        .to_owned(),
-            },
-        )],
-        RouteEvidence::NoRoute(why) => vec![format!("route: none ({why})")],
-        RouteEvidence::Unknown(why) => vec![format!("route: unknown ({why})")],
-    }
+                (Some(g), _) => write!(line, " via gateway {g}"),
+                (None, true) => write!(line, " (on-link, no gateway)"),
+                (None, false) => {
+                    write!(
+                        line,
+                        " (gateway unknown: the route table read has no route for it, or could not be read)"
+                    )
+                }
+            }
+        }
+        RouteEvidence::NoRoute(why) => write!(line, "route: none ({why})"),
+        RouteEvidence::Unknown(why) => write!(line, "route: unknown ({why})"),
+    };
+    line
 }
 
 struct Ctx<'a> {
@@ -546,8 +556,7 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
     let s = c.e.settings.clone();
     let port = c.e.target.port;
     let subject = format!("{}", std::net::SocketAddr::new(a.address, port));
-    let mut base = vec![format!("address {}: {}", a.address, a.class.describe())];
-    base.extend(route_lines(&a.route));
+    let base = vec![format!("address {}: {}", a.address, a.class.describe()), route_line(&a.route)];
     let connected = matches!(a.tcp, Some(TcpEvidence::Connected(_) | TcpEvidence::ConnectedThenReset(_)));
 
     if a.class.is_unusable_destination() {
@@ -1267,12 +1276,10 @@ mod tests {
             gateway: None,
             gateway_known: false,
         };
-        let lines = route_lines(&unknown);
+        let line = route_line(&unknown);
         assert_eq!(
-            lines,
-            [
-                "route: source 10.0.1.4 (gateway unknown: the route table read has no route for it, or could not be read)"
-            ]
+            line,
+            "route: source 10.0.1.4 (gateway unknown: the route table read has no route for it, or could not be read)"
         );
         let on_link = RouteEvidence::Route {
             source: ip("10.0.1.4"),
@@ -1280,7 +1287,7 @@ mod tests {
             gateway: None,
             gateway_known: true,
         };
-        assert_eq!(route_lines(&on_link), ["route: source 10.0.1.4 (on-link, no gateway)"]);
+        assert_eq!(route_line(&on_link), "route: source 10.0.1.4 (on-link, no gateway)");
     }
 
     #[test]
