@@ -105,10 +105,9 @@ where
     let prepare = Arc::new(prepare);
     for id in 1..shards {
         let limit = shard_limit(max_parallel, shards, id);
-        let (shared, ctx, prepare) = (Arc::clone(&shared), Arc::clone(&ctx), Arc::clone(&prepare));
         shared.running.fetch_add(1, Ordering::SeqCst);
         let spawned = std::thread::Builder::new().name(format!("netdiag-shard-{id}")).spawn({
-            let shared = Arc::clone(&shared);
+            let (shared, ctx, prepare) = (Arc::clone(&shared), Arc::clone(&ctx), Arc::clone(&prepare));
             move || run_other_shard(&shared, id, limit, &ctx, &prepare)
         });
         if spawned.is_err() {
@@ -130,7 +129,7 @@ where
         let budget = if writing { BUDGET_WHILE_WRITING } else { shard.limit };
         let more = shard.start_what_fits(&shared, &ctx, &prepare, &mut finished, budget);
         hand_over(&mut finished, others, &mut on_report, &mut end)?;
-        if shard.is_done() && shared.running.load(Ordering::SeqCst) == 0 && shared.done_is_empty() {
+        if shard.is_done() && shared.running.load(Ordering::SeqCst) == 0 && shared.done_len() == 0 {
             break;
         }
         tokio::select! {
@@ -418,10 +417,6 @@ impl<R> Shared<R> {
 
     fn done_len(&self) -> usize {
         self.done.lock().unwrap_or_else(PoisonError::into_inner).len()
-    }
-
-    fn done_is_empty(&self) -> bool {
-        self.done.lock().unwrap_or_else(PoisonError::into_inner).is_empty()
     }
 
     fn put_done(&self, finished: &mut Vec<(usize, R)>) {
