@@ -3,9 +3,9 @@
 //! appear in anything the library renders, nor on stdout or stderr of `env`, `deps`, `check`
 //! and `tnc`, in text, JSON, `-vvv` and `RUST_LOG=trace`.
 //!
-//! "Secret position" is what the README's rule promises to hide: the value of a secret-named
-//! key, a URL's userinfo, fragment and secret query values, the value of a key the redactor
-//! does not know, a segment without `=`, and anything after a quote left open.
+//! "Secret position" is what the rule in docs/redaction.md promises to hide: the value of a
+//! secret-named key, a URL's userinfo, fragment and secret query values, the value of a key the
+//! redactor does not know, a segment without `=`, and anything after a quote left open.
 
 mod support;
 

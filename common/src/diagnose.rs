@@ -203,7 +203,7 @@ impl Severity {
 
 macro_rules! finding_ids {
     ($($variant:ident => $id:literal),* $(,)?) => {
-        /// Stable identifiers, documented in the README; scripts may match on them.
+        /// Stable identifiers, documented in docs/findings.md; scripts may match on them.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum FindingId { $($variant),* }
 
@@ -1348,14 +1348,14 @@ mod tests {
 
     #[test]
     fn ids_are_unique_snake_case_and_documented() {
-        let readme = include_str!("../../README.md");
+        let findings_page = include_str!("../../docs/findings.md");
         let mut seen = std::collections::HashSet::new();
         for id in FindingId::ALL {
             let s = id.as_str();
             assert!(seen.insert(s), "duplicate {s}");
             assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{s}");
             assert_eq!(serde_json::to_value(id).unwrap(), serde_json::Value::String(s.into()));
-            assert!(readme.contains(&format!("`{s}`")), "README does not document {s}");
+            assert!(findings_page.contains(&format!("`{s}`")), "docs/findings.md does not document {s}");
         }
     }
 

@@ -2,7 +2,7 @@
 //! the default gateway, two for Azure DNS, and the broadcast address); each app instance takes
 //! one address, and a scale operation briefly needs two per instance (old and new side by side).
 //!
-//! Rules, as this module applies them (documented in the README):
+//! Rules, as this module applies them (documented in docs/subnet.md):
 //! - input is `/N`, `N` or an IPv4 `a.b.c.d/N` whose host bits are zero; IPv6 is rejected,
 //!   integration subnets are sized by their IPv4 range;
 //! - available = 2^(32-N) - 5 (never below 0), max instances = floor(available / 2);

@@ -18,7 +18,7 @@ use crate::cli;
     netdiag serve --listen 0.0.0.0:9115 --allow-target 10.0.0.0/8 --allow-target '*.database.windows.net:1433'\n  \
     curl 'http://127.0.0.1:9115/probe?target=10.0.1.4:5432&module=tcp'\n\n\
     Modules: tcp (one connect), dns (every DNS server asked), check (the whole checklist, the default).\n\
-    Scrape it as blackbox_exporter: /probe?target=HOST[:PORT]&module=NAME; see the README.")]
+    Scrape it as blackbox_exporter: /probe?target=HOST[:PORT]&module=NAME; see docs/serve.md.")]
 pub struct ServeArgs {
     /// Address and port to listen on (blackbox_exporter's port, loopback only by default);
     /// blackbox's spelling --web.listen-address also works.

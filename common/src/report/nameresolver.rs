@@ -317,7 +317,7 @@ fn render_agreement(w: &mut dyn Write, lookup: &Lookup) -> io::Result<()> {
     Ok(())
 }
 
-/// Renders `lookup` as one JSON document (see README "JSON schema").
+/// Renders `lookup` as one JSON document (see docs/json.md).
 pub fn render_json(
     w: &mut dyn Write,
     input: &str,
