@@ -593,7 +593,7 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
             Severity::Warning,
             subject.clone(),
             format!(
-                "{} is not an RFC1918 address and Route All is off: this traffic does not enter the virtual network, so its NSGs and route tables do not apply and private access will not work.",
+                "{} is not an RFC1918 address and Route All is off as far as the app can see: this traffic does not enter the virtual network, so its NSGs and route tables do not apply and private access will not work.",
                 a.address
             ),
             [base.clone(), vec!["WEBSITE_VNET_ROUTE_ALL is not 1".into()]].concat(),
@@ -1184,6 +1184,13 @@ mod tests {
         for id in FindingId::ALL {
             assert!(covered.contains(id), "no table case produces {id}");
         }
+    }
+
+    #[test]
+    fn route_all_off_is_hedged_as_far_as_the_app_can_see() {
+        let e = literal("20.1.2.3", 443, vnet(false), TcpEvidence::Connected(Duration::from_millis(1)));
+        let f = diagnose(&e).into_iter().find(|f| f.id == F::PublicDestinationWithoutRouteAll).unwrap();
+        assert!(f.summary.contains("Route All is off as far as the app can see"), "{}", f.summary);
     }
 
     #[test]

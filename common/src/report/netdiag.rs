@@ -344,7 +344,9 @@ fn environment_line(e: &EnvironmentStage) -> String {
         (true, None) => "virtual network integration on (WEBSITE_PRIVATE_IP unparsable)".to_owned(),
         (false, _) => "virtual network integration off".to_owned(),
     };
-    let route_all = if e.route_all { "Route All on" } else { "Route All off" };
+    // The site-level Route All switch is invisible from inside the app, so "off" is only what
+    // the app setting says.
+    let route_all = if e.route_all { "Route All on" } else { "Route All off as far as the app can see" };
     format!("{vnet}, {route_all}; TCP timeout {}", secs_text(e.tcp_timeout))
 }
 
@@ -1105,6 +1107,14 @@ mod tests {
             failed,
             elapsed: Duration::from_millis(2003),
         }
+    }
+
+    #[test]
+    fn check_environment_line_hedges_route_all_off() {
+        let mut r = report(vec![], false);
+        assert!(environment_line(&r.environment).contains("Route All off as far as the app can see;"));
+        r.environment.route_all = true;
+        assert!(environment_line(&r.environment).contains("Route All on;"));
     }
 
     #[test]
