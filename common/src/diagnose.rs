@@ -593,7 +593,7 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
             Severity::Warning,
             subject.clone(),
             format!(
-                "{} is not an RFC1918 address and Route All is off: this traffic does not enter the virtual network, so its NSGs and route tables do not apply and private access will not work.",
+                "{} is not an RFC1918 address and Route All is off as far as the app can see: this traffic does not enter the virtual network, so its NSGs and route tables do not apply and private access will not work.",
                 a.address
             ),
             [base.clone(), vec!["WEBSITE_VNET_ROUTE_ALL is not 1".into()]].concat(),
@@ -686,7 +686,7 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
             subject.clone(),
             format!("{subject} refused the connection: the host is up but nothing accepts connections on port {port}."),
             base,
-            "The application is down or listening on a different port than you expected (match the process with \"netstat -aon\" on the host), or a host firewall rejects the port.",
+            &format!("The application is down or listening on a different port than you expected (match the process with {LISTENERS_COMMAND}), or a host firewall rejects the port."),
         ),
         TcpEvidence::TimedOut(t) => c.push(
             FindingId::TcpTimedOut,
@@ -712,7 +712,7 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
                     a.address
                 ),
                 base,
-                "The host is down or not on this network, or the address is wrong; check the IP (or the DNS record) and that the host is running in the expected subnet.",
+                "The host is down or not on this network, or the address is wrong; check the IP (or the DNS record) and that the host is running in the expected subnet. A firewall on the host or the link that rejects with ICMP (administratively prohibited, host prohibited) gives the same error: check its rules for this port.",
             )
         }
         TcpEvidence::HostUnreachable | TcpEvidence::NetworkUnreachable => c.push(
@@ -724,7 +724,7 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
                 if *tcp == TcpEvidence::HostUnreachable { "host unreachable" } else { "network unreachable" }
             ),
             base,
-            "Check route tables and gateways; if you can reach endpoints in the virtual network but not on-premises, check that the on-premises gateway routes traffic back to the integration subnet. The target host may be down.",
+            "A firewall that rejects with ICMP (administratively prohibited, host or network prohibited) gives this error: check the firewalls on the path and on the host for this port. Otherwise check route tables and gateways; if you can reach endpoints in the virtual network but not on-premises, check that the on-premises gateway routes traffic back to the integration subnet. The target host may be down.",
         ),
         TcpEvidence::AddressNotAvailable => c.push(
             FindingId::TcpAddressNotAvailable,
@@ -744,6 +744,13 @@ fn address_findings(c: &mut Ctx<'_>, a: &AddressEvidence) {
         ),
     }
 }
+
+/// How to list the listening processes on the destination: its OS is unknown, so both commands,
+/// the one of the OS this build runs on first (most often the destination's too).
+#[cfg(windows)]
+const LISTENERS_COMMAND: &str = "\"netstat -aon\" on a Windows host, \"ss -ltnp\" on Linux";
+#[cfg(not(windows))]
+const LISTENERS_COMMAND: &str = "\"ss -ltnp\" on a Linux host, \"netstat -aon\" on Windows";
 
 #[cfg(test)]
 mod tests {
@@ -1184,6 +1191,49 @@ mod tests {
         for id in FindingId::ALL {
             assert!(covered.contains(id), "no table case produces {id}");
         }
+    }
+
+    #[test]
+    fn refused_advice_names_this_os_listener_command_first() {
+        let e = literal("10.0.2.5", 443, no_vnet(), TcpEvidence::Refused);
+        let f = diagnose(&e).into_iter().find(|f| f.id == F::TcpRefused).unwrap();
+        let first =
+            if cfg!(windows) { "\"netstat -aon\" on a Windows host" } else { "\"ss -ltnp\" on a Linux host" };
+        assert!(f.next_step.contains(first), "{}", f.next_step);
+    }
+
+    #[test]
+    fn unreachable_advice_names_a_rejecting_firewall() {
+        let on_link = || {
+            let mut e = literal("10.0.2.5", 443, no_vnet(), TcpEvidence::HostUnreachable);
+            e.addresses[0].route = RouteEvidence::Route {
+                source: ip("10.0.1.4"),
+                interface: None,
+                gateway: None,
+                gateway_known: true,
+            };
+            e
+        };
+        let cases = [
+            literal("10.0.2.5", 443, no_vnet(), TcpEvidence::HostUnreachable),
+            literal("10.0.2.5", 443, no_vnet(), TcpEvidence::NetworkUnreachable),
+            on_link(),
+        ];
+        for e in cases {
+            let f = diagnose(&e).into_iter().find(|f| f.id == F::TcpUnreachable).unwrap();
+            assert!(
+                f.next_step.contains("firewall") && f.next_step.contains("administratively prohibited"),
+                "{}",
+                f.next_step
+            );
+        }
+    }
+
+    #[test]
+    fn route_all_off_is_hedged_as_far_as_the_app_can_see() {
+        let e = literal("20.1.2.3", 443, vnet(false), TcpEvidence::Connected(Duration::from_millis(1)));
+        let f = diagnose(&e).into_iter().find(|f| f.id == F::PublicDestinationWithoutRouteAll).unwrap();
+        assert!(f.summary.contains("Route All is off as far as the app can see"), "{}", f.summary);
     }
 
     #[test]

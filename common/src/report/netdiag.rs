@@ -344,7 +344,9 @@ fn environment_line(e: &EnvironmentStage) -> String {
         (true, None) => "virtual network integration on (WEBSITE_PRIVATE_IP unparsable)".to_owned(),
         (false, _) => "virtual network integration off".to_owned(),
     };
-    let route_all = if e.route_all { "Route All on" } else { "Route All off" };
+    // The site-level Route All switch is invisible from inside the app, so "off" is only what
+    // the app setting says.
+    let route_all = if e.route_all { "Route All on" } else { "Route All off as far as the app can see" };
     format!("{vnet}, {route_all}; TCP timeout {}", secs_text(e.tcp_timeout))
 }
 
@@ -488,9 +490,24 @@ impl CheckTally {
     }
 }
 
-/// One line per target, for long lists: target, verdict id, time, address.
+/// One line per target, for long lists: target, verdict id, time, address. The address is
+/// the one the verdict is about: on a failed target every address whose connect failed
+/// (`a,b`), since the first or the connected one would point a reader at a healthy address.
 pub fn write_target_brief(w: &mut dyn Write, r: &TargetReport, color: bool) -> io::Result<()> {
-    let address = r.primary_address().map_or_else(|| "-".to_owned(), |a| a.address.to_string());
+    let failed: Vec<String> = if r.failed {
+        r.addresses
+            .iter()
+            .filter(|a| a.tcp.as_ref().is_some_and(|t| !t.connected || t.reset_by_peer))
+            .map(|a| a.address.to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let address = if failed.is_empty() {
+        r.primary_address().map_or_else(|| "-".to_owned(), |a| a.address.to_string())
+    } else {
+        failed.join(",")
+    };
     let worst = crate::diagnose::worst(&r.findings);
     let verdict = format!("{:<28}", verdict_id(r));
     writeln!(w, "{:<40} {} {:>10} {address}", r.target, paint(&verdict, worst, color), ms_text(r.elapsed))
@@ -1039,6 +1056,91 @@ mod tests {
         assert!(plain.ends_with("Verdict: 1 failure(s), 0 warning(s)\n"), "{plain}");
         let coloured = text(|w| write_findings_text(w, &f, true));
         assert!(coloured.contains("\x1b[1;31m"));
+    }
+
+    fn address(ip: &str, tcp: Option<(bool, &'static str)>) -> crate::check::AddressStage {
+        crate::check::AddressStage {
+            address: ip.parse().unwrap(),
+            class: crate::classify::AddressClass::Rfc1918,
+            route: crate::check::RouteStage {
+                source: None,
+                interface: None,
+                gateway: None,
+                gateway_known: false,
+                source_is_private_ip: None,
+                no_route: false,
+                error: None,
+            },
+            tcp: tcp.map(|(connected, class)| crate::check::TcpStage {
+                connected,
+                class: (!connected).then_some(class),
+                error: None,
+                hint: None,
+                local: None,
+                elapsed: Duration::from_millis(2003),
+                kernel_rtt: None,
+                reset_by_peer: false,
+            }),
+            tcp_skipped: None,
+        }
+    }
+
+    fn report(addresses: Vec<crate::check::AddressStage>, failed: bool) -> TargetReport {
+        TargetReport {
+            target: "multi:443".into(),
+            host: "multi".into(),
+            port: 443,
+            ip_literal: false,
+            environment: crate::check::EnvironmentStage {
+                in_app_service: false,
+                vnet_integration: false,
+                private_ip: None,
+                route_all: false,
+                dns_servers: vec![],
+                dns_servers_source: crate::dns::ServerSource::Argument,
+                dns_timeout: Duration::from_secs(1),
+                tcp_timeout: Duration::from_secs(2),
+            },
+            dns: None,
+            addresses,
+            findings: vec![Finding { id: FindingId::TcpTimedOut, ..finding(Severity::Failure) }],
+            failed,
+            elapsed: Duration::from_millis(2003),
+        }
+    }
+
+    #[test]
+    fn check_environment_line_hedges_route_all_off() {
+        let mut r = report(vec![], false);
+        assert!(environment_line(&r.environment).contains("Route All off as far as the app can see;"));
+        r.environment.route_all = true;
+        assert!(environment_line(&r.environment).contains("Route All on;"));
+    }
+
+    #[test]
+    fn brief_names_the_failed_address_not_the_first() {
+        let one = report(
+            vec![address("10.99.0.2", Some((true, ""))), address("10.99.0.3", Some((false, "timed_out")))],
+            true,
+        );
+        let line = text(|w| write_target_brief(w, &one, false));
+        assert!(line.trim_end().ends_with(" 10.99.0.3"), "{line}");
+        let two = report(
+            vec![
+                address("10.99.0.2", Some((false, "refused"))),
+                address("10.99.0.3", Some((false, "timed_out"))),
+                address("10.99.0.4", None),
+            ],
+            true,
+        );
+        let line = text(|w| write_target_brief(w, &two, false));
+        assert!(line.trim_end().ends_with(" 10.99.0.2,10.99.0.3"), "{line}");
+        let ok = report(
+            vec![address("10.99.0.2", Some((true, ""))), address("10.99.0.3", Some((true, "")))],
+            false,
+        );
+        let line = text(|w| write_target_brief(w, &ok, false));
+        assert!(line.trim_end().ends_with(" 10.99.0.2"), "{line}");
     }
 
     fn tnc_view(succeeded: bool) -> TncView {
