@@ -112,7 +112,9 @@ struct BundledArgs {
 
 #[derive(Args)]
 struct JsonArg {
-    /// One JSON document on stdout instead of text.
+    /// JSON on stdout instead of text. check and deps: NDJSON, one record per line as results
+    /// arrive, then a "summary" record; tnc, env and subnet: one JSON record. Every record
+    /// starts with type, schema, tool, command and timestamp (docs/json.md).
     #[arg(long)]
     json: bool,
 }
