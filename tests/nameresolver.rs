@@ -78,7 +78,8 @@ fn json_reports_chain_addresses_and_every_server() {
     let out = nameresolver(&[ALIAS, &server, "--json", "--timeout", "500ms"]);
     out.expect_code(0);
     let doc = out.json();
-    assert_eq!(doc["schema_version"], 2, "{out}");
+    assert_eq!(doc["schema_version"], 3, "{out}");
+    assert_eq!(doc["schema"], 3, "{out}");
     assert_eq!(doc["result"], "resolved");
     assert_eq!(doc["servers"]["source"]["kind"], "argument");
     assert_eq!(doc["timeout_ms"], 500.0);

@@ -911,7 +911,7 @@ mod tests {
             let record: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&line).unwrap();
             let plain = serde_json::to_value(report).unwrap();
             let plain = plain.as_object().unwrap();
-            let envelope = ["type", "schema", "timestamp", "index", "verdict"];
+            let envelope = ["type", "schema", "tool", "command", "timestamp", "index", "verdict"];
             let keys: std::collections::BTreeSet<&str> = record.keys().map(String::as_str).collect();
             let expected = envelope.into_iter().chain(plain.keys().map(String::as_str)).collect();
             assert_eq!(keys, expected);

@@ -112,7 +112,9 @@ struct BundledArgs {
 
 #[derive(Args)]
 struct JsonArg {
-    /// One JSON document on stdout instead of text.
+    /// JSON on stdout instead of text. check and deps: NDJSON, one record per line as results
+    /// arrive, then a "summary" record; tnc, env and subnet: one JSON record. Every record
+    /// starts with type, schema, tool, command and timestamp (docs/json.md).
     #[arg(long)]
     json: bool,
 }
@@ -806,15 +808,16 @@ fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
     let json = args.probe.output.json;
     let start = Instant::now();
     let mut checks: Vec<Option<check::TargetReport>> = vec![None; plan.targets.len()];
-    let (mut checked, mut failed) = (0, 0);
+    let mut tally = report::CheckTally::default();
     if json {
         for u in &plan.unparsed {
             report::write_unparsed_record(out, u)?;
         }
         // A dependency that cannot be checked is already a finding.
         for (index, dep) in plan.dependencies.iter().enumerate().filter(|(_, d)| d.target.is_err()) {
-            report::write_dependency_record(out, index, &dep.report(None))?;
-            (checked, failed) = (checked + 1, failed + 1);
+            let d = dep.report(None);
+            tally.add_verdict(report::dependency_verdict(&d), true);
+            report::write_dependency_record(out, index, &d)?;
         }
         out.flush()?;
     }
@@ -828,7 +831,7 @@ fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
                     plan.dependencies.iter().enumerate().filter(|(_, d)| d.target == Ok(target_index));
                 for (index, dep) in named {
                     let d = dep.report(Some(r.clone()));
-                    (checked, failed) = (checked + 1, failed + usize::from(d.failed()));
+                    tally.add_verdict(report::dependency_verdict(&d), d.failed());
                     report::write_dependency_record(out, index, &d)?;
                 }
                 if !more_ready {
@@ -843,8 +846,8 @@ fn deps(args: DepsArgs, out: &mut dyn Write) -> io::Result<u8> {
     let end = ran?;
     let elapsed = start.elapsed();
     if json {
-        report::write_deps_summary_record(out, plan.dependencies.len(), checked, failed, &end, elapsed)?;
-        return Ok(exit_code(end.interrupted, checked, failed > 0));
+        report::write_deps_summary_record(out, plan.dependencies.len(), &tally, &end, elapsed)?;
+        return Ok(exit_code(end.interrupted, tally.checked, tally.failed > 0));
     }
     let dependencies: Vec<check::DependencyReport> = plan
         .dependencies

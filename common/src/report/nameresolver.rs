@@ -14,7 +14,7 @@ use crate::dns::{
 use crate::millis::ms;
 
 /// Version of the JSON document; bumped on incompatible changes.
-pub const JSON_SCHEMA_VERSION: u32 = 2;
+pub const JSON_SCHEMA_VERSION: u32 = super::envelope::NAMERESOLVER_SCHEMA;
 
 /// How a server is named in text: the bare address on port 53, as the original prints it.
 pub fn server_label(server: SocketAddr) -> String {
@@ -329,9 +329,8 @@ pub fn render_json(
     // What the user typed, inert however it was typed (JSON escapes C0, not C1 or bidi marks).
     let input = crate::sanitize::escape_for_terminal(input, 1000);
     let document = JsonDocument {
+        envelope: super::envelope::Envelope::new(super::envelope::Tool::Nameresolver, "lookup"),
         schema_version: JSON_SCHEMA_VERSION,
-        tool: "nameresolver",
-        timestamp: crate::timestamp::now(),
         query: JsonQuery {
             input: &input,
             name: &lookup.query_name,
@@ -357,7 +356,7 @@ pub fn render_json(
         servers: &lookup.servers,
         transport: lookup.transport,
         timeout_ms: ms(lookup.timeout),
-        attempts: &lookup.attempts,
+        attempts: lookup.attempts.iter().map(JsonAttempt::new).collect(),
         elapsed_ms: ms(lookup.elapsed),
         interrupted: lookup.interrupted,
     };
@@ -368,10 +367,11 @@ pub fn render_json(
 /// The JSON document, in the order a reader wants it: verdict first, details after.
 #[derive(Serialize)]
 struct JsonDocument<'a> {
+    /// `type`, `schema`, `tool`, `command`, `timestamp` (when the document was written).
+    #[serde(flatten)]
+    envelope: super::envelope::Envelope,
+    /// Schema 2's name for `schema`, kept for the scripts that read it.
     schema_version: u32,
-    tool: &'static str,
-    /// When the document was written, RFC 3339 UTC.
-    timestamp: String,
     query: JsonQuery<'a>,
     result: &'static str,
     error: Option<String>,
@@ -390,10 +390,31 @@ struct JsonDocument<'a> {
     servers: &'a ServerList,
     transport: Transport,
     timeout_ms: f64,
-    attempts: &'a [ServerAttempt],
+    attempts: Vec<JsonAttempt<'a>>,
     elapsed_ms: f64,
     /// Ctrl-C or SIGTERM cut the lookup short.
     interrupted: bool,
+}
+
+/// One server's attempt with the `status` and `detail` every tool's DNS server record has
+/// (beside `server` and `elapsed_ms`), then this tool's details (`outcome`, `queries`, ...).
+#[derive(Serialize)]
+struct JsonAttempt<'a> {
+    status: String,
+    detail: String,
+    #[serde(flatten)]
+    attempt: &'a ServerAttempt,
+}
+
+impl<'a> JsonAttempt<'a> {
+    fn new(attempt: &'a ServerAttempt) -> Self {
+        // The status is the outcome's own serde tag, so it cannot drift from `outcome.status`.
+        let status = serde_json::to_value(&attempt.outcome)
+            .ok()
+            .and_then(|v| v["status"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Self { status, detail: attempt.outcome.describe(), attempt }
+    }
 }
 
 #[derive(Serialize)]

@@ -13,8 +13,10 @@ use crate::dns::{AnsweredBy, Outcome, ServerAttempt};
 use crate::millis::ms;
 use crate::probe::{Attempt, AttemptFailure, RunRecord};
 
+use super::envelope::{Envelope, Tool};
+
 /// Version of the JSON records; bumped when a field changes meaning or disappears.
-pub const JSON_SCHEMA: u32 = 1;
+pub const JSON_SCHEMA: u32 = super::envelope::TCPPING_SCHEMA;
 
 /// Milliseconds with sub-millisecond precision where it matters: 3 decimals below 10 ms,
 /// 2 below 1 s, 1 above (the original printed whole milliseconds and `<1ms`).
@@ -117,11 +119,9 @@ pub fn render_summary_text(w: &mut impl Write, run: &RunRecord) -> io::Result<()
 /// One NDJSON `attempt` record.
 #[derive(Debug, Serialize)]
 pub struct AttemptRecord<'a> {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub schema: u32,
-    /// When the attempt ended (RFC 3339, UTC).
-    pub timestamp: String,
+    /// `timestamp` is when the attempt ended.
+    #[serde(flatten)]
+    pub envelope: Envelope,
     pub seq: u64,
     pub target: &'a str,
     pub host: &'a str,
@@ -152,6 +152,8 @@ pub struct DnsServerRecord<'a> {
     /// `status` (`timed_out`, `serv_fail`, `refused`, `answered`, ...) and its details.
     #[serde(flatten)]
     pub outcome: &'a Outcome,
+    /// The outcome in words, as check's and nameresolver's server records give it.
+    pub detail: String,
     pub elapsed_ms: f64,
 }
 
@@ -160,6 +162,7 @@ impl<'a> DnsServerRecord<'a> {
         Self {
             server: attempt.server.to_string(),
             outcome: &attempt.outcome,
+            detail: attempt.outcome.describe(),
             elapsed_ms: ms(attempt.elapsed),
         }
     }
@@ -169,9 +172,7 @@ impl<'a> AttemptRecord<'a> {
     pub fn new(target: &'a crate::target::Target, display: &'a str, attempt: &'a Attempt) -> Self {
         let failure = attempt.result.as_ref().err();
         Self {
-            kind: "attempt",
-            schema: JSON_SCHEMA,
-            timestamp: crate::timestamp::now(),
+            envelope: Envelope::new(Tool::Tcpping, "attempt"),
             seq: attempt.seq,
             target: display,
             host: &target.display_host,
@@ -205,11 +206,9 @@ impl<'a> AttemptRecord<'a> {
 /// The NDJSON `summary` record.
 #[derive(Debug, Serialize)]
 pub struct SummaryRecord<'a> {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub schema: u32,
-    /// When the run ended (RFC 3339, UTC).
-    pub timestamp: String,
+    /// `timestamp` is when the run ended.
+    #[serde(flatten)]
+    pub envelope: Envelope,
     pub target: &'a str,
     pub attempts: u64,
     pub successes: u64,
@@ -235,9 +234,7 @@ impl<'a> SummaryRecord<'a> {
     pub fn new(display: &'a str, run: &RunRecord) -> Self {
         let t = run.timings();
         Self {
-            kind: "summary",
-            schema: JSON_SCHEMA,
-            timestamp: crate::timestamp::now(),
+            envelope: Envelope::new(Tool::Tcpping, "summary"),
             target: display,
             attempts: run.tally.attempts,
             successes: run.tally.successes,
@@ -381,6 +378,7 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["type"], "attempt");
         assert_eq!(v["schema"], JSON_SCHEMA);
+        assert_eq!(v["tool"], "tcpping");
         assert_eq!(v["seq"], 2);
         assert_eq!(v["success"], false);
         assert_eq!(v["class"], "refused");
@@ -423,7 +421,8 @@ mod tests {
         assert_eq!(
             v["dns_servers"],
             serde_json::json!([{"server": "127.0.0.1:5353", "status": "timed_out", "after_ms": 200.0,
-                "ignored_replies": 0, "elapsed_ms": 200.4}])
+                "ignored_replies": 0, "detail": Outcome::TimedOut { after: Duration::from_millis(200), ignored_replies: 0 }.describe(),
+                "elapsed_ms": 200.4}])
         );
 
         let mut run = RunRecord::default();

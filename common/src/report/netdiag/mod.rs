@@ -11,14 +11,19 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::check::{
-    AddressStage, DependencyReport, DepsReport, EnvironmentStage, RouteStage, RunEnd, SCHEMA_VERSION,
-    TargetReport, UnparsedSetting,
+    AddressStage, DependencyReport, DepsReport, EnvironmentStage, RouteStage, RunEnd, TargetReport,
+    UnparsedSetting,
 };
 use crate::connstr::Dependency;
 use crate::diagnose::{Finding, Severity};
 use crate::dns::AnsweredBy;
 use crate::env::{EnvSnapshot, Route};
 use crate::subnet::{SubnetPlan, SubnetVerdict};
+
+use super::envelope::{Command, Envelope, Enveloped, Tool};
+
+const CHECK: Tool = Tool::Netdiag(Command::Check);
+const DEPS: Tool = Tool::Netdiag(Command::Deps);
 
 fn write_json(w: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer(&mut *w, value).map_err(io::Error::other)?;
@@ -68,7 +73,10 @@ pub fn write_subnet_text(w: &mut dyn Write, plan: &SubnetPlan) -> io::Result<()>
 pub fn write_subnet_json(w: &mut dyn Write, plan: &SubnetPlan) -> io::Result<()> {
     let mut v = serde_json::to_value(plan).map_err(io::Error::other)?;
     v["summary"] = json!(verdict_text(plan));
-    write_json(w, &v)
+    write_json(
+        w,
+        &Enveloped { envelope: Envelope::new(Tool::Netdiag(Command::Subnet), "subnet_plan"), record: v },
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,7 +141,10 @@ pub fn write_env_json(w: &mut dyn Write, snapshot: &EnvSnapshot) -> io::Result<(
             Err(e) => json!({"destination": dest, "route": null, "error": e}),
         }).collect::<Vec<_>>(),
     });
-    write_json(w, &v)
+    write_json(
+        w,
+        &Enveloped { envelope: Envelope::new(Tool::Netdiag(Command::Env), "environment"), record: v },
+    )
 }
 
 /// A setting's text as typed, escaped: it is user input bound for a terminal.
@@ -310,20 +321,6 @@ pub fn write_findings_text(w: &mut dyn Write, findings: &[Finding], color: bool)
     let worst = crate::diagnose::worst(findings);
     let verdict = format!("Verdict: {failures} failure(s), {warnings} warning(s)");
     writeln!(w, "{}", paint(&verdict, worst, color))
-}
-
-/// Findings as one JSON document: `{"failed": bool, "failures": n, "warnings": n, "findings": [...]}`.
-pub fn write_findings_json(w: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
-    let (failures, warnings) = counts(findings);
-    write_json(
-        w,
-        &json!({
-            "failed": crate::diagnose::has_failure(findings),
-            "failures": failures,
-            "warnings": warnings,
-            "findings": findings,
-        }),
-    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -573,33 +570,18 @@ pub fn write_check_closing(
     Ok(())
 }
 
-/// Every target (in the order given), then one line over all of them.
-pub fn write_check_text(
-    w: &mut dyn Write,
-    reports: &[TargetReport],
-    elapsed: Duration,
-    color: bool,
-) -> io::Result<()> {
-    let mut tally = CheckTally::default();
-    for (i, r) in reports.iter().enumerate() {
-        if i > 0 {
-            writeln!(w)?;
-        }
-        write_target_text(w, r, color)?;
-        tally.add(r);
-    }
-    write_check_closing(w, &tally, &RunEnd::default(), elapsed, false, color)
-}
-
 /// The fields of a [`TargetReport`], in its order, after the record's own; written out rather
 /// than flattened because this runs once per target of lists of 100,000: `environment` is the
 /// same for every target of a run and is serialized once per thread, and a flattened struct
-/// goes through serde's slower map path. A test checks that no field of the report is missing.
+/// goes through serde's slower map path (which is also why the envelope's fields are spelled
+/// out here, filled from [`Envelope`]). A test checks that no field of the report is missing.
 #[derive(Serialize)]
 struct TargetRecord<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     schema: u32,
+    tool: &'static str,
+    command: Option<&'static str>,
     timestamp: String,
     index: usize,
     verdict: &'static str,
@@ -616,15 +598,8 @@ struct TargetRecord<'a> {
     elapsed: Duration,
 }
 
-/// One NDJSON `target` record of `check --json`: `index` is the target's 0-based position in
-/// the input (arguments, then the file), so a script can restore the order.
-pub fn write_target_record(w: &mut dyn Write, index: usize, report: &TargetReport) -> io::Result<()> {
-    let mut line = Vec::with_capacity(2048);
-    append_target_record(&mut line, index, report);
-    w.write_all(&line)
-}
-
-/// The NDJSON `target` record of `check --json`, appended to `line`.
+/// The NDJSON `target` record of `check --json`, appended to `line`: `index` is the target's
+/// 0-based position in the input (arguments, then the file), so a script can restore the order.
 pub fn append_target_record(line: &mut Vec<u8>, index: usize, report: &TargetReport) {
     thread_local! {
         static ENVIRONMENT: std::cell::RefCell<Option<(EnvironmentStage, Box<serde_json::value::RawValue>)>> =
@@ -640,10 +615,13 @@ pub fn append_target_record(line: &mut Vec<u8>, index: usize, report: &TargetRep
             ),
         };
         let (_, environment) = cached.insert(current);
+        let Envelope { kind, schema, tool, command, timestamp } = Envelope::new(CHECK, "target");
         let record = TargetRecord {
-            kind: "target",
-            schema: SCHEMA_VERSION,
-            timestamp: crate::timestamp::now(),
+            kind,
+            schema,
+            tool,
+            command,
+            timestamp,
             index,
             verdict: verdict_id(report),
             target: &report.target,
@@ -671,10 +649,8 @@ pub fn write_check_summary_record(
 ) -> io::Result<()> {
     #[derive(Serialize)]
     struct Summary<'a> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        schema: u32,
-        timestamp: String,
+        #[serde(flatten)]
+        envelope: Envelope,
         failed: bool,
         targets_checked: usize,
         targets_failed: usize,
@@ -687,9 +663,7 @@ pub fn write_check_summary_record(
     write_json(
         w,
         &Summary {
-            kind: "summary",
-            schema: SCHEMA_VERSION,
-            timestamp: crate::timestamp::now(),
+            envelope: Envelope::new(CHECK, "summary"),
             failed: tally.failed > 0,
             targets_checked: tally.checked,
             targets_failed: tally.failed,
@@ -700,16 +674,6 @@ pub fn write_check_summary_record(
             not_started: end.not_started,
         },
     )
-}
-
-/// A whole `check` run as NDJSON, in input order (for callers holding every report).
-pub fn write_check_json(w: &mut dyn Write, reports: &[TargetReport], elapsed: Duration) -> io::Result<()> {
-    let mut tally = CheckTally::default();
-    for (index, r) in reports.iter().enumerate() {
-        write_target_record(w, index, r)?;
-        tally.add(r);
-    }
-    write_check_summary_record(w, &tally, &RunEnd::default(), elapsed)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -759,30 +723,18 @@ pub fn write_deps_text(
 pub fn write_unparsed_record(w: &mut dyn Write, u: &UnparsedSetting) -> io::Result<()> {
     #[derive(Serialize)]
     struct Unparsed<'a> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        schema: u32,
-        timestamp: String,
+        #[serde(flatten)]
+        envelope: Envelope,
         #[serde(flatten)]
         setting: &'a UnparsedSetting,
     }
-    write_json(
-        w,
-        &Unparsed {
-            kind: "unparsed",
-            schema: SCHEMA_VERSION,
-            timestamp: crate::timestamp::now(),
-            setting: u,
-        },
-    )
+    write_json(w, &Unparsed { envelope: Envelope::new(DEPS, "unparsed"), setting: u })
 }
 
 #[derive(Serialize)]
 struct DependencyRecord<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    schema: u32,
-    timestamp: String,
+    #[serde(flatten)]
+    envelope: Envelope,
     index: usize,
     verdict: Option<&'static str>,
     #[serde(flatten)]
@@ -795,9 +747,7 @@ pub fn write_dependency_record(w: &mut dyn Write, index: usize, d: &DependencyRe
     write_json(
         w,
         &DependencyRecord {
-            kind: "dependency",
-            schema: SCHEMA_VERSION,
-            timestamp: crate::timestamp::now(),
+            envelope: Envelope::new(DEPS, "dependency"),
             index,
             verdict: d.check.as_ref().map(verdict_id),
             dependency: d,
@@ -805,62 +755,53 @@ pub fn write_dependency_record(w: &mut dyn Write, index: usize, d: &DependencyRe
     )
 }
 
-/// The closing NDJSON `summary` record of `deps --json`.
+/// The verdict a dependency counts under in the `deps` summary: its check's, or
+/// `not_checkable` when its host could not be checked at all.
+pub fn dependency_verdict(d: &DependencyReport) -> &'static str {
+    d.check.as_ref().map_or("not_checkable", verdict_id)
+}
+
+/// The closing NDJSON `summary` record of `deps --json`: check's summary fields (over the
+/// dependencies checked) beside the `dependencies_*` counts it always had.
 pub fn write_deps_summary_record(
     w: &mut dyn Write,
     dependencies: usize,
-    checked: usize,
-    failed: usize,
+    tally: &CheckTally,
     end: &RunEnd,
     elapsed: Duration,
 ) -> io::Result<()> {
     #[derive(Serialize)]
     struct Summary<'a> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        schema: u32,
-        timestamp: String,
+        #[serde(flatten)]
+        envelope: Envelope,
         failed: bool,
         dependencies: usize,
         dependencies_checked: usize,
         dependencies_failed: usize,
+        targets_checked: usize,
+        targets_failed: usize,
+        verdicts: &'a BTreeMap<&'static str, usize>,
         elapsed_ms: f64,
         interrupted: bool,
         in_flight: &'a [crate::check::InFlight],
+        not_started: bool,
     }
     write_json(
         w,
         &Summary {
-            kind: "summary",
-            schema: SCHEMA_VERSION,
-            timestamp: crate::timestamp::now(),
-            failed: failed > 0,
+            envelope: Envelope::new(DEPS, "summary"),
+            failed: tally.failed > 0,
             dependencies,
-            dependencies_checked: checked,
-            dependencies_failed: failed,
+            dependencies_checked: tally.checked,
+            dependencies_failed: tally.failed,
+            targets_checked: tally.checked,
+            targets_failed: tally.failed,
+            verdicts: &tally.verdicts,
             elapsed_ms: crate::millis::ms(elapsed),
             interrupted: end.interrupted,
             in_flight: &end.in_flight,
+            not_started: end.not_started,
         },
-    )
-}
-
-/// A whole `deps` report as NDJSON (for callers holding every report).
-pub fn write_deps_json(w: &mut dyn Write, deps: &DepsReport, elapsed: Duration) -> io::Result<()> {
-    for u in &deps.unparsed {
-        write_unparsed_record(w, u)?;
-    }
-    for (index, d) in deps.dependencies.iter().enumerate() {
-        write_dependency_record(w, index, d)?;
-    }
-    let failed = deps.dependencies.iter().filter(|d| d.failed()).count();
-    write_deps_summary_record(
-        w,
-        deps.dependencies.len(),
-        deps.dependencies.len(),
-        failed,
-        &RunEnd::default(),
-        elapsed,
     )
 }
 
@@ -996,8 +937,12 @@ pub fn write_tnc_text(w: &mut dyn Write, v: &TncView, level: TncLevel) -> io::Re
     Ok(())
 }
 
+const TNC: Tool = Tool::Netdiag(Command::Tnc);
+
+/// The `result` record: the envelope, then Test-NetConnection's PascalCase fields (its own
+/// `Timestamp` kept beside the envelope's `timestamp`, with the same value).
 pub fn write_tnc_json(w: &mut dyn Write, v: &TncView) -> io::Result<()> {
-    write_json(w, v)
+    write_json(w, &Enveloped { envelope: Envelope::at(TNC, "result", v.timestamp.clone()), record: v })
 }
 
 /// What `tnc` prints when Ctrl-C (or SIGTERM/SIGHUP) stopped the test before it finished.
@@ -1008,16 +953,15 @@ pub fn write_tnc_interrupted(
     json: bool,
 ) -> io::Result<()> {
     if json {
-        return write_json(
-            w,
-            &json!({
-                "ComputerName": target,
-                "TcpTestSucceeded": false,
-                "Interrupted": true,
-                "WaitedMs": crate::millis::ms(waited),
-                "Timestamp": crate::timestamp::now(),
-            }),
-        );
+        let envelope = Envelope::new(TNC, "interrupted");
+        let record = json!({
+            "ComputerName": target,
+            "TcpTestSucceeded": false,
+            "Interrupted": true,
+            "WaitedMs": crate::millis::ms(waited),
+            "Timestamp": envelope.timestamp,
+        });
+        return write_json(w, &Enveloped { envelope, record });
     }
     writeln!(w, "Interrupted: the test of {target} had waited {} with no result yet", ms_text(waited))
 }
@@ -1186,18 +1130,28 @@ mod tests {
         assert_eq!(v["NameResolutionResults"][1], "fd00::5");
         assert_eq!(v["NextHop"], "0.0.0.0");
         assert_eq!(v["TimeoutMs"], 21000.0);
+        assert_eq!(
+            (&v["type"], &v["schema"], &v["tool"], &v["command"]),
+            (&json!("result"), &json!(2), &json!("netdiag"), &json!("tnc"))
+        );
+        assert_eq!(v["timestamp"], v["Timestamp"]);
+        let v: serde_json::Value = serde_json::from_str(&text(|w| {
+            write_tnc_interrupted(w, "db.internal:1433", Duration::from_millis(5), true)
+        }))
+        .unwrap();
+        assert_eq!((&v["type"], &v["Interrupted"]), (&json!("interrupted"), &json!(true)));
+        assert_eq!(v["timestamp"], v["Timestamp"]);
     }
 
     #[test]
-    fn findings_json() {
-        let f = [finding(Severity::Warning)];
-        let out = text(|w| write_findings_json(w, &f));
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v["failed"], false);
-        assert_eq!(v["warnings"], 1);
-        assert_eq!(v["findings"][0]["id"], "tcp_refused");
-        assert_eq!(v["findings"][0]["severity"], "warning");
-        assert_eq!(v["findings"][0]["next_step"], "start the app");
+    fn finding_sub_record() {
+        // The shape a finding has inside check's `target` and deps' `dependency` records.
+        let v = serde_json::to_value(finding(Severity::Warning)).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["evidence", "id", "next_step", "severity", "subject", "summary"]);
+        assert_eq!(v["id"], "tcp_refused");
+        assert_eq!(v["severity"], "warning");
+        assert_eq!(v["next_step"], "start the app");
     }
 
     #[test]
