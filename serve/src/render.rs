@@ -369,10 +369,7 @@ mod tests {
             ])
             .chain(["bad_request", "not_allowed", "unauthorized", "overloaded", "shutting_down"]);
         for value in values {
-            assert!(
-                section.contains(&format!("`{value}`")),
-                "docs/serve.md does not document {value}"
-            );
+            assert!(section.contains(&format!("`{value}`")), "docs/serve.md does not document {value}");
         }
     }
 
