@@ -45,7 +45,11 @@ fn records(r: &Run, pretty: bool) -> Vec<Value> {
     };
     for text in &texts {
         let order: KeyOrder = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}\n{r}"));
-        assert_eq!(order.0[..5.min(order.0.len())], ["type", "schema", "tool", "command", "timestamp"], "{text}\n{r}");
+        assert_eq!(
+            order.0[..5.min(order.0.len())],
+            ["type", "schema", "tool", "command", "timestamp"],
+            "{text}\n{r}"
+        );
     }
     if pretty { vec![r.json()] } else { r.json_lines() }
 }
@@ -61,7 +65,10 @@ fn envelope(r: &Run, records: &[Value], tool: &str, command: Option<&str>, schem
             assert_eq!(record["tool"], tool, "tool: {record}\n{r}");
             assert_eq!(record["command"].as_str(), command, "command: {record}\n{r}");
             let stamp = record["timestamp"].as_str().unwrap_or_else(|| panic!("no timestamp: {record}\n{r}"));
-            assert!(stamp.ends_with('Z') && humantime::parse_rfc3339(stamp).is_ok(), "timestamp {stamp}\n{r}");
+            assert!(
+                stamp.ends_with('Z') && humantime::parse_rfc3339(stamp).is_ok(),
+                "timestamp {stamp}\n{r}"
+            );
             kind.to_owned()
         })
         .collect()
@@ -152,7 +159,10 @@ fn every_json_command_writes_the_envelope_and_one_shape_per_sub_record() {
     let recs = records(&r, false);
     let kinds = envelope(&r, &recs, "netdiag", Some("deps"), 2);
     assert_eq!(kinds.last().map(String::as_str), Some("summary"), "{r}");
-    assert!(kinds.iter().any(|k| k == "unparsed") && kinds.iter().filter(|k| *k == "dependency").count() == 2, "{r}");
+    assert!(
+        kinds.iter().any(|k| k == "unparsed") && kinds.iter().filter(|k| *k == "dependency").count() == 2,
+        "{r}"
+    );
     for d in recs.iter().filter(|d| d["type"] == "dependency") {
         for s in d["check"]["dns"]["servers"].as_array().into_iter().flatten() {
             shapes.add("dns_server", "deps dependency.check.dns.servers[]", s);

@@ -652,19 +652,34 @@ pub fn write_check_summary_record(
         #[serde(flatten)]
         envelope: Envelope,
         failed: bool,
-        targets_checked: usize,
-        targets_failed: usize,
-        verdicts: &'a BTreeMap<&'static str, usize>,
-        elapsed_ms: f64,
-        interrupted: bool,
-        in_flight: &'a [crate::check::InFlight],
-        not_started: bool,
+        #[serde(flatten)]
+        run: RunTotals<'a>,
     }
     write_json(
         w,
         &Summary {
             envelope: Envelope::new(CHECK, "summary"),
             failed: tally.failed > 0,
+            run: RunTotals::new(tally, end, elapsed),
+        },
+    )
+}
+
+/// The fields every run summary (check's, deps') ends with, so the two cannot drift apart.
+#[derive(Serialize)]
+struct RunTotals<'a> {
+    targets_checked: usize,
+    targets_failed: usize,
+    verdicts: &'a BTreeMap<&'static str, usize>,
+    elapsed_ms: f64,
+    interrupted: bool,
+    in_flight: &'a [crate::check::InFlight],
+    not_started: bool,
+}
+
+impl<'a> RunTotals<'a> {
+    fn new(tally: &'a CheckTally, end: &'a RunEnd, elapsed: Duration) -> Self {
+        Self {
             targets_checked: tally.checked,
             targets_failed: tally.failed,
             verdicts: &tally.verdicts,
@@ -672,8 +687,8 @@ pub fn write_check_summary_record(
             interrupted: end.interrupted,
             in_flight: &end.in_flight,
             not_started: end.not_started,
-        },
-    )
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -778,13 +793,8 @@ pub fn write_deps_summary_record(
         dependencies: usize,
         dependencies_checked: usize,
         dependencies_failed: usize,
-        targets_checked: usize,
-        targets_failed: usize,
-        verdicts: &'a BTreeMap<&'static str, usize>,
-        elapsed_ms: f64,
-        interrupted: bool,
-        in_flight: &'a [crate::check::InFlight],
-        not_started: bool,
+        #[serde(flatten)]
+        run: RunTotals<'a>,
     }
     write_json(
         w,
@@ -794,13 +804,7 @@ pub fn write_deps_summary_record(
             dependencies,
             dependencies_checked: tally.checked,
             dependencies_failed: tally.failed,
-            targets_checked: tally.checked,
-            targets_failed: tally.failed,
-            verdicts: &tally.verdicts,
-            elapsed_ms: crate::millis::ms(elapsed),
-            interrupted: end.interrupted,
-            in_flight: &end.in_flight,
-            not_started: end.not_started,
+            run: RunTotals::new(tally, end, elapsed),
         },
     )
 }
